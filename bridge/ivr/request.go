@@ -1,0 +1,279 @@
+package ivr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/valyala/fastjson"
+)
+
+// Method is the only METHOD Voicenter sends to an external layer.
+const Method = "IVR_LAYER_INPUT"
+
+// DefaultDTMF is what Voicenter reports when the caller pressed nothing; a
+// request without DTMF means the same thing.
+const DefaultDTMF = "0"
+
+// Request is one IVR_LAYER_INPUT request. It owns its strings, so it may
+// outlive the buffer it was decoded from.
+type Request struct {
+	DID             string
+	CallerID        string
+	UniqueID        string // IVR_UNIQUE_ID: the same for every layer of one call
+	DTMF            string
+	LayerID         int
+	PreviousLayerID int
+	HasPrevious     bool    // PREVIOUS_LAYER_ID was present and numeric
+	CustomData      []Field // CUSTOM_DATA, in arrival order
+	HasCustomData   bool    // CUSTOM_DATA was an object
+}
+
+// A Field is one entry of a flat CUSTOM_DATA object. Value is a string,
+// float64, bool or nil.
+type Field struct {
+	Key   string
+	Value any
+}
+
+// ErrBadRequest is wrapped by every error Decode returns, so callers can tell
+// bad input from their own faults with errors.Is.
+var ErrBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadRequest}, args...)...)
+}
+
+var parsers fastjson.ParserPool
+
+// Decode parses an IVR_LAYER_INPUT body. It accepts what Voicenter is known
+// to send as well as what its documentation describes: IDs as JSON strings or
+// numbers, DATA as an object or as a string holding one, and field names with
+// stray spaces or in any case.
+func Decode(body []byte, r *Request) error {
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return badRequest("body is not JSON: %v", err)
+	}
+	top, err := v.Object()
+	if err != nil {
+		return badRequest("body is a JSON %s, want an object", v.Type())
+	}
+	var method, data *fastjson.Value
+	top.Visit(func(k []byte, v *fastjson.Value) {
+		switch {
+		case keyIs(k, "METHOD"):
+			method = v
+		case keyIs(k, "DATA"):
+			data = v
+		}
+	})
+	if method == nil {
+		return badRequest("METHOD is missing, want %q", Method)
+	}
+	if m, _ := method.StringBytes(); string(m) != Method {
+		return badRequest("METHOD is %s, want %q", clip(method.String()), Method)
+	}
+	if data == nil || data.Type() == fastjson.TypeNull {
+		return badRequest("DATA is missing")
+	}
+	obj, err := dataObject(data)
+	if err != nil {
+		return err
+	}
+	return decodeData(obj, r)
+}
+
+// dataObject accepts DATA as an object or, as the documentation's field table
+// types it, a string holding a JSON object.
+func dataObject(data *fastjson.Value) (*fastjson.Object, error) {
+	switch data.Type() {
+	case fastjson.TypeObject:
+		return data.GetObject(), nil
+	case fastjson.TypeString:
+		s, _ := data.StringBytes()
+		var p fastjson.Parser
+		inner, err := p.ParseBytes(s)
+		if err != nil || inner.Type() != fastjson.TypeObject {
+			return nil, badRequest("DATA is a string that does not hold a JSON object")
+		}
+		return inner.GetObject(), nil
+	}
+	return nil, badRequest("DATA is a JSON %s, want an object", data.Type())
+}
+
+func decodeData(obj *fastjson.Object, r *Request) error {
+	*r = Request{DTMF: DefaultDTMF, CustomData: r.CustomData[:0]}
+	var layer, previous *fastjson.Value
+	var err error
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch {
+		case keyIs(k, "DID"):
+			r.DID, err = text(v, "DID")
+		case keyIs(k, "CALLER_ID"):
+			r.CallerID, err = text(v, "CALLER_ID")
+		case keyIs(k, "IVR_UNIQUE_ID"):
+			r.UniqueID, err = text(v, "IVR_UNIQUE_ID")
+		case keyIs(k, "DTMF"):
+			var d string
+			if d, err = text(v, "DTMF"); d != "" {
+				r.DTMF = d
+			}
+		case keyIs(k, "LAYER_ID"):
+			layer = v
+		case keyIs(k, "PREVIOUS_LAYER_ID"):
+			previous = v
+		case keyIs(k, "CUSTOM_DATA"):
+			r.CustomData, r.HasCustomData = appendFields(r.CustomData, v)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if layer == nil {
+		return badRequest("DATA.LAYER_ID is missing")
+	}
+	id, ok := layerNumber(layer)
+	if !ok {
+		return badRequest("DATA.LAYER_ID is %s, want a layer number", clip(layer.String()))
+	}
+	r.LayerID = id
+	// PREVIOUS_LAYER_ID is informational: a value that is not a layer number
+	// must not cost the caller the call, so it reads as absent.
+	if previous != nil {
+		r.PreviousLayerID, r.HasPrevious = layerNumber(previous)
+	}
+	return nil
+}
+
+// text reads a field documented as a string; numbers arrive too, and keep
+// their JSON spelling.
+func text(v *fastjson.Value, name string) (string, error) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return string(b), nil
+	case fastjson.TypeNumber:
+		return string(v.MarshalTo(nil)), nil
+	case fastjson.TypeNull:
+		return "", nil
+	}
+	return "", badRequest("DATA.%s is a JSON %s, want a string", name, v.Type())
+}
+
+// layerNumber reads a layer ID sent as a JSON string ("5", the documented
+// examples) or number (5, the documented type).
+func layerNumber(v *fastjson.Value) (int, bool) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return ParseLayer(string(trimSpace(b)))
+	case fastjson.TypeNumber:
+		f, err := v.Float64()
+		if err != nil || f < 0 || f > MaxLayer || f != math.Trunc(f) {
+			return 0, false
+		}
+		return int(f), true
+	}
+	return 0, false
+}
+
+// MaxLayer bounds layer numbers so they always fit Voicenter's integer fields.
+const MaxLayer = math.MaxInt32
+
+// ParseLayer reads a decimal layer number.
+func ParseLayer(s string) (int, bool) {
+	if s == "" || len(s) > 10 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n > MaxLayer {
+		return 0, false
+	}
+	return n, true
+}
+
+// appendFields flattens CUSTOM_DATA: scalars keep their type, nested values
+// keep their JSON text, since Voicenter only carries flat objects onward.
+func appendFields(dst []Field, v *fastjson.Value) ([]Field, bool) {
+	obj, err := v.Object()
+	if err != nil {
+		return dst, false
+	}
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		dst = append(dst, Field{Key: string(k), Value: scalar(v)})
+	})
+	return dst, true
+}
+
+func scalar(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return string(b)
+	case fastjson.TypeNumber:
+		f, _ := v.Float64()
+		return f
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
+	case fastjson.TypeNull:
+		return nil
+	}
+	return string(v.MarshalTo(nil))
+}
+
+// keyIs matches a field name the way Voicenter's documentation spells them:
+// ignoring spaces ("CALLER_ NAME") and letter case.
+func keyIs(k []byte, want string) bool {
+	j := 0
+	for _, c := range k {
+		if c == ' ' || c == '\t' {
+			continue
+		}
+		if j >= len(want) || upper(c) != want[j] {
+			return false
+		}
+		j++
+	}
+	return j == len(want)
+}
+
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// clip keeps error messages short when a client sends a huge value.
+func clip(s string) string {
+	const max = 40
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}
+

@@ -1,0 +1,20 @@
+// Command ivrouter answers Voicenter's External Layer IVR requests with
+// routing decisions written in Lua.
+//
+//	ivrouter serve [flags]   serve the scripts directory (SIGHUP reloads it)
+//	ivrouter check [DIR]     load every script as serve would; exit 1 on errors
+//	ivrouter version
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}

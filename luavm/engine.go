@@ -1,0 +1,67 @@
+package luavm
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Engine serves calls from the current Set of a scripts directory and swaps
+// in a new one on Reload: build, validate, swap, then retire the old set,
+// whose calls in flight finish where they started.
+type Engine struct {
+	dir    string
+	opts   Options
+	cur    atomic.Pointer[Set]
+	reload sync.Mutex
+}
+
+// NewEngine builds the first Set of dir.
+func NewEngine(dir string, opts Options) (*Engine, error) {
+	e := &Engine{dir: dir, opts: opts}
+	s, err := Build(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	e.cur.Store(s)
+	return e, nil
+}
+
+// Reload rebuilds the scripts directory. Only a set that loads cleanly
+// replaces the current one; on error the current set keeps serving.
+func (e *Engine) Reload() (*Set, error) {
+	e.reload.Lock()
+	defer e.reload.Unlock()
+	s, err := Build(e.dir, e.opts)
+	if err != nil {
+		return nil, err
+	}
+	old := e.cur.Swap(s)
+	old.Close()
+	return s, nil
+}
+
+// Current is the set serving calls now.
+func (e *Engine) Current() *Set { return e.cur.Load() }
+
+// Run answers a call with the script for the route (see Set.Lookup), within
+// the script's deadline counted from start. It returns the script it ran,
+// nil with ErrNoScript if none answers the route, and an error if the script
+// failed (*Error), overran (ErrTimeout) or found no free VM (ErrBusy).
+func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, error) {
+	for {
+		s := e.cur.Load()
+		sc := s.Lookup(name, layer)
+		if sc == nil {
+			return nil, ErrNoScript
+		}
+		err := s.run(sc, start.Add(s.DeadlineOf(sc)), c)
+		if !errors.Is(err, errRetired) {
+			return sc, err
+		}
+	}
+}
+
+// Close retires the current set.
+func (e *Engine) Close() { e.cur.Load().Close() }

@@ -1,0 +1,165 @@
+// Package luavm runs routing scripts: it compiles a scripts directory once,
+// keeps a bounded pool of sandboxed gopher-lua VMs that share the compiled
+// protos, and runs one handler call per request under a hard deadline.
+//
+// A call that overruns its deadline is answered by the caller of Run while
+// the VM that overran is cancelled and never reused, so a script that loops,
+// blocks or panics costs one answer, never a hang.
+package luavm
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Module is a Go module scripts can require. Loader has the lua.LGFunction
+// shape: it pushes the module's table. It runs once per VM.
+type Module struct {
+	Name   string
+	Loader lua.LGFunction
+	// Global also binds the module to a global of the same name.
+	Global bool
+}
+
+// Options configure how scripts are loaded and run.
+type Options struct {
+	// Modules are the Go modules scripts may require, besides lib.* scripts.
+	Modules []Module
+	// VMs bounds the pool: at most this many calls run at once.
+	VMs int
+	// Deadline is how long a call may take when its script sets no deadline.
+	Deadline time.Duration
+	// MaxString caps strings built by string.rep, so one call cannot ask
+	// for gigabytes at once.
+	MaxString int
+	// LoadTimeout bounds running a script's top level when it loads.
+	LoadTimeout time.Duration
+	// Logger receives warnings from loading and scripts' print output.
+	Logger *slog.Logger
+}
+
+// Defaults for zero Options fields.
+const (
+	DefaultVMs         = 16
+	DefaultDeadline    = 3 * time.Second
+	DefaultMaxString   = 4 << 20
+	DefaultLoadTimeout = 2 * time.Second
+	// MaxDeadline is Voicenter's own limit: past it, the call is on its
+	// failover whatever we answer.
+	MaxDeadline = 5 * time.Second
+	// WarnDeadline leaves too little slack for the network on the way back.
+	WarnDeadline = 4500 * time.Millisecond
+)
+
+func (o Options) withDefaults() Options {
+	if o.VMs <= 0 {
+		o.VMs = DefaultVMs
+	}
+	if o.Deadline <= 0 {
+		o.Deadline = DefaultDeadline
+	}
+	if o.MaxString <= 0 {
+		o.MaxString = DefaultMaxString
+	}
+	if o.LoadTimeout <= 0 {
+		o.LoadTimeout = DefaultLoadTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Call is one request for a script to answer. Its methods run on the VM's
+// goroutine, possibly after Run has given up on the call, so they must not
+// touch anything the caller reuses once Run returns an error.
+type Call interface {
+	// Arg builds the argument passed to the script's handler.
+	Arg(L *lua.LState) lua.LValue
+	// Result reads the handler's return value and copies out what it keeps.
+	Result(L *lua.LState, ret lua.LValue) error
+	// ID names the call in logs (Voicenter's IVR_UNIQUE_ID).
+	ID() string
+}
+
+// CallOf returns the call a VM is answering, or nil while a script loads.
+// Go modules use it to reach per-call data.
+func CallOf(L *lua.LState) Call {
+	if c, ok := L.Context().(*runCtx); ok && c.job != nil {
+		return c.job.call
+	}
+	return nil
+}
+
+// ScriptOf returns the script whose call L is answering, or nil.
+func ScriptOf(L *lua.LState) *Script {
+	if c, ok := L.Context().(*runCtx); ok && c.job != nil {
+		return c.job.script
+	}
+	return nil
+}
+
+// DeadlineOf returns when the call L is answering must be answered.
+func DeadlineOf(L *lua.LState) (time.Time, bool) {
+	if ctx := L.Context(); ctx != nil {
+		return ctx.Deadline()
+	}
+	return time.Time{}, false
+}
+
+// Errors Run returns besides *Error.
+var (
+	// ErrNoScript: no script answers the route.
+	ErrNoScript = errors.New("no script for this route")
+	// ErrBusy: every VM stayed busy until the deadline.
+	ErrBusy = errors.New("no VM free before the deadline")
+	// ErrTimeout: the script was still running at the deadline.
+	ErrTimeout = errors.New("script overran its deadline")
+	// errRetired: the set was replaced by a reload while the call waited.
+	errRetired = errors.New("script set retired")
+)
+
+// Error is a script failure: a Lua error, a Go panic in code it called, or a
+// wrong return value. Where is "file:line" when known, else the file.
+type Error struct {
+	Where string
+	Msg   string
+}
+
+func (e *Error) Error() string { return e.Where + ": " + e.Msg }
+
+// runCtx is the context.Context of a VM. gopher-lua checks Done between
+// instructions, so closing the current job's abort channel stops a script.
+type runCtx struct{ job *job }
+
+func (c *runCtx) Deadline() (time.Time, bool) {
+	if c.job == nil {
+		return time.Time{}, false
+	}
+	return c.job.deadline, true
+}
+
+func (c *runCtx) Done() <-chan struct{} {
+	if c.job == nil {
+		return nil
+	}
+	return c.job.abort
+}
+
+func (c *runCtx) Err() error {
+	if c.job == nil {
+		return nil
+	}
+	select {
+	case <-c.job.abort:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+func (c *runCtx) Value(any) any { return nil }

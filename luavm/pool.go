@@ -1,0 +1,143 @@
+package luavm
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// job is one call handed to a worker. The caller waits on done until its
+// deadline; if it gives up it closes abort, which stops the Lua code, and
+// never reuses the job.
+type job struct {
+	script   *Script
+	call     Call
+	deadline time.Time
+	state    atomic.Int32
+	replaced bool // the caller started a worker to replace this one
+	err      error
+	done     chan struct{}
+	abort    chan struct{}
+}
+
+const (
+	queued int32 = iota
+	running
+	finished
+	abandoned
+)
+
+var jobPool = sync.Pool{New: func() any {
+	return &job{done: make(chan struct{}, 1), abort: make(chan struct{})}
+}}
+
+func getJob() *job { return jobPool.Get().(*job) }
+
+func putJob(j *job) {
+	j.script, j.call, j.err, j.replaced = nil, nil, nil, false
+	j.state.Store(queued)
+	jobPool.Put(j)
+}
+
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// run hands the call to a VM and waits for its answer until deadline.
+func (s *Set) run(sc *Script, deadline time.Time, c Call) error {
+	t := timerPool.Get().(*time.Timer)
+	t.Reset(time.Until(deadline))
+	defer func() {
+		t.Stop()
+		timerPool.Put(t)
+	}()
+	j := getJob()
+	j.script, j.call, j.deadline = sc, c, deadline
+	select {
+	case s.jobs <- j:
+	case <-t.C:
+		putJob(j)
+		return ErrBusy
+	case <-s.quit:
+		putJob(j)
+		return errRetired
+	}
+	select {
+	case <-j.done:
+		err := j.err
+		putJob(j)
+		return err
+	case <-t.C:
+	}
+	return s.abandon(j)
+}
+
+// abandon gives up on a call at its deadline. The worker running it is
+// replaced at once, up to one spare per VM, so a stuck call does not shrink
+// the pool; its VM is closed when the call finally returns.
+func (s *Set) abandon(j *job) error {
+	if j.state.CompareAndSwap(queued, abandoned) {
+		return ErrTimeout // taken but not started: the worker drops it
+	}
+	j.replaced = s.stuck.Add(1) <= int32(s.opts.VMs)
+	if j.state.CompareAndSwap(running, abandoned) {
+		close(j.abort)
+		if j.replaced {
+			s.spawn(nil)
+		}
+		return ErrTimeout
+	}
+	s.stuck.Add(-1)
+	<-j.done // it finished as the deadline passed: use its answer
+	err := j.err
+	putJob(j)
+	return err
+}
+
+// worker serves calls on one VM until the set retires.
+func (s *Set) worker(v *vm) {
+	defer s.workers.Done()
+	if v == nil {
+		v = newVM(s)
+	}
+	for {
+		select {
+		case j := <-s.jobs:
+			if !j.state.CompareAndSwap(queued, running) {
+				continue
+			}
+			err := s.serve(v, j)
+			if j.state.CompareAndSwap(running, finished) {
+				j.err = err
+				j.done <- struct{}{}
+				if err != nil { // a failed VM may hold half-done state
+					v.close()
+					v = newVM(s)
+				}
+				continue
+			}
+			v.close()
+			s.stuck.Add(-1)
+			if j.replaced {
+				return
+			}
+			v = newVM(s)
+		case <-s.quit:
+			v.close()
+			return
+		}
+	}
+}
+
+// serve runs one call, turning a panic outside Lua into an error.
+func (s *Set) serve(v *vm, j *job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Where: j.script.Path, Msg: fmt.Sprintf("Go panic: %v", r)}
+		}
+	}()
+	return v.call(j)
+}

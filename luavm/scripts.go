@@ -1,0 +1,234 @@
+package luavm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Script is one compiled file of the scripts directory.
+type Script struct {
+	// Name is how the script is routed or required: "identify" (POST
+	// /identify), "default", "layers/5", or "lib.crm" for a module.
+	Name string
+	// Path is the file, as messages name it.
+	Path string
+	// Layer is the layer a layers/N.lua script answers, when IsLayer.
+	Layer   int
+	IsLayer bool
+	// Fallback is the layer to answer when the script fails, when
+	// HasFallback; from the script's returned table.
+	Fallback    int
+	HasFallback bool
+	// Deadline is the script's own deadline, or 0 for the default.
+	Deadline time.Duration
+
+	lib   bool
+	index int
+	proto *lua.FunctionProto
+}
+
+const maxScriptBytes = 1 << 20
+
+var (
+	routeName  = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	moduleName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// ValidName reports whether name can be a named route (POST /name).
+func ValidName(name string) bool { return len(name) <= 64 && routeName.MatchString(name) }
+
+// compileDir finds and compiles every script of dir. The layout is the
+// routing table: NAME.lua, layers/N.lua and lib/**/NAME.lua.
+func compileDir(dir string) ([]*Script, string, error) {
+	if st, err := os.Stat(dir); err != nil {
+		return nil, "", fmt.Errorf("scripts directory: %w", err)
+	} else if !st.IsDir() {
+		return nil, "", fmt.Errorf("scripts directory: %s is not a directory", dir)
+	}
+	var scripts []*Script
+	var errs []error
+	sum := sha256.New()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") && path != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), ".lua") {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		s, err := classify(filepath.ToSlash(rel), path)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err == nil && len(src) > maxScriptBytes {
+			err = fmt.Errorf("%s: script is over %d bytes", path, maxScriptBytes)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		fmt.Fprintf(sum, "%s\x00%d\x00", rel, len(src))
+		sum.Write(src)
+		if s.proto, err = compile(src, path); err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		scripts = append(scripts, s)
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	sort.Slice(scripts, func(i, j int) bool { return scripts[i].Path < scripts[j].Path })
+	for i, s := range scripts {
+		s.index = i
+	}
+	return scripts, hex.EncodeToString(sum.Sum(nil))[:12], errors.Join(errs...)
+}
+
+// classify names a script by where it sits in the scripts directory.
+func classify(rel, path string) (*Script, error) {
+	base := strings.TrimSuffix(rel, ".lua")
+	parts := strings.Split(base, "/")
+	switch {
+	case len(parts) == 1:
+		if !ValidName(base) {
+			return nil, fmt.Errorf("%s: a route script's name must match [a-z0-9_-]+ (it becomes POST /NAME)", path)
+		}
+		return &Script{Name: base, Path: path}, nil
+	case parts[0] == "layers" && len(parts) == 2:
+		n, ok := parseLayer(parts[1])
+		if !ok {
+			return nil, fmt.Errorf("%s: a layer script is named by its layer number, like layers/5.lua", path)
+		}
+		return &Script{Name: base, Path: path, Layer: n, IsLayer: true}, nil
+	case parts[0] == "lib":
+		for _, p := range parts[1:] {
+			if !moduleName.MatchString(p) {
+				return nil, fmt.Errorf("%s: module path parts must match [A-Za-z0-9_-]+", path)
+			}
+		}
+		return &Script{Name: strings.Join(parts, "."), Path: path, lib: true}, nil
+	}
+	return nil, fmt.Errorf("%s: not routable: scripts live at the top level (POST /NAME), in layers/ (by LAYER_ID) or in lib/ (modules)", path)
+}
+
+func parseLayer(s string) (int, bool) {
+	if s == "" || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0 && n <= 1<<31-1
+}
+
+// compile parses and compiles src once; every VM shares the proto.
+func compile(src []byte, path string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(bytes.NewReader(src), path)
+	if err != nil {
+		var pe *parse.Error
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d:%d: %s near %q", path, pe.Pos.Line, pe.Pos.Column, pe.Message, pe.Token)
+		}
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	proto, err := lua.Compile(chunk, path)
+	if err != nil {
+		var ce *lua.CompileError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("%s:%d: %s", path, ce.Line, ce.Message)
+		}
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return proto, nil
+}
+
+// returnLine is the line of the chunk's last return with values, where a
+// contract error is best reported.
+func returnLine(p *lua.FunctionProto) int {
+	line := 0
+	for i, inst := range p.Code {
+		if int(inst>>26) == lua.OP_RETURN && inst&0x1ff != 1 && i < len(p.DbgSourcePositions) {
+			line = p.DbgSourcePositions[i]
+		}
+	}
+	if line == 0 && len(p.DbgSourcePositions) > 0 {
+		line = p.DbgSourcePositions[len(p.DbgSourcePositions)-1]
+	}
+	return line
+}
+
+// contract reads what a script's top level returned: a handler, or a table
+// {handle = fn, fallback = layer, deadline = ms}. It fills s's metadata.
+func contract(s *Script, ret lua.LValue) (*lua.LFunction, error) {
+	fail := func(format string, args ...any) (*lua.LFunction, error) {
+		return nil, fmt.Errorf("%s:%d: %s", s.Path, returnLine(s.proto), fmt.Sprintf(format, args...))
+	}
+	switch v := ret.(type) {
+	case *lua.LFunction:
+		return v, nil
+	case *lua.LTable:
+		var handle *lua.LFunction
+		var problem string
+		v.ForEach(func(k, val lua.LValue) {
+			if problem != "" {
+				return
+			}
+			switch k.String() {
+			case "handle":
+				fn, ok := val.(*lua.LFunction)
+				if !ok {
+					problem = "handle must be a function, got " + val.Type().String()
+				}
+				handle = fn
+			case "fallback":
+				n, ok := val.(lua.LNumber)
+				if !ok || n < 0 || n > 1<<31-1 || float64(n) != float64(int(n)) {
+					problem = "fallback must be a layer number, got " + val.String()
+					return
+				}
+				s.Fallback, s.HasFallback = int(n), true
+			case "deadline":
+				n, ok := val.(lua.LNumber)
+				d := time.Duration(float64(n) * float64(time.Millisecond))
+				if !ok || n <= 0 || float64(n) != float64(int(n)) || d > MaxDeadline {
+					problem = fmt.Sprintf("deadline must be whole milliseconds from 1 to %d (Voicenter waits %v), got %s", MaxDeadline.Milliseconds(), MaxDeadline, val.String())
+					return
+				}
+				s.Deadline = d
+			default:
+				problem = fmt.Sprintf("unknown key %q in the returned table (keys: handle, fallback, deadline)", k.String())
+			}
+		})
+		if problem != "" {
+			return fail("%s", problem)
+		}
+		if handle == nil {
+			return fail("the returned table has no handle function")
+		}
+		return handle, nil
+	}
+	return fail("script must return a handler function or a table {handle = function(call) ... end}, got %s", ret.Type().String())
+}

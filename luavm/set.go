@@ -1,0 +1,164 @@
+package luavm
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Set is one loaded generation of a scripts directory: its compiled scripts
+// and the pool of VMs that run them. A reload builds a new Set and retires
+// the old one once it is swapped out.
+type Set struct {
+	opts    Options
+	dir     string
+	version string
+	scripts []*Script
+	named   map[string]*Script
+	layers  map[int]*Script
+	libs    map[string]*Script
+	def     *Script
+
+	jobs    chan *job
+	quit    chan struct{}
+	retire  sync.Once
+	stuck   atomic.Int32 // workers abandoned mid-call, still running
+	workers sync.WaitGroup
+}
+
+// Build compiles every script of dir, loads each in a fresh VM to check its
+// contract, and starts the VM pool. It fails, listing every problem as
+// "file:line: message", if any script does not compile, load or return a
+// handler.
+func Build(dir string, opts Options) (*Set, error) {
+	opts = opts.withDefaults()
+	scripts, version, err := compileDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{
+		opts: opts, dir: dir, version: version, scripts: scripts,
+		named: map[string]*Script{}, layers: map[int]*Script{}, libs: map[string]*Script{},
+		jobs: make(chan *job), quit: make(chan struct{}),
+	}
+	for _, sc := range scripts {
+		switch {
+		case sc.lib:
+			s.libs[sc.Name] = sc
+		case sc.IsLayer:
+			s.layers[sc.Layer] = sc
+		default:
+			s.named[sc.Name] = sc
+		}
+	}
+	s.def = s.named["default"]
+	first := newVM(s)
+	if err := first.preload(scripts, opts.LoadTimeout); err != nil {
+		first.close()
+		return nil, err
+	}
+	for _, sc := range scripts {
+		if sc.Deadline >= WarnDeadline {
+			opts.Logger.Warn("script deadline leaves little slack before Voicenter's 5 s limit", "script", sc.Path, "deadline", sc.Deadline)
+		}
+	}
+	if len(s.named)+len(s.layers) == 0 {
+		opts.Logger.Warn("no route scripts: every call gets the fallback", "dir", dir)
+	}
+	if err := s.start(first); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// start runs one worker per VM, each warmed with every script before Build
+// returns, so the first calls pay no load cost.
+func (s *Set) start(first *vm) error {
+	errs := make(chan error, s.opts.VMs)
+	s.spawn(first)
+	for i := 1; i < s.opts.VMs; i++ {
+		go func() {
+			v := newVM(s)
+			err := v.preload(s.scripts, s.opts.LoadTimeout)
+			if err != nil {
+				v.close()
+			} else {
+				s.spawn(v)
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for i := 1; i < s.opts.VMs; i++ {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	if len(all) > 0 {
+		// A script that loaded once but not again is not deterministic
+		// enough to serve.
+		s.Close()
+		return fmt.Errorf("loading scripts into the pool: %w", all[0])
+	}
+	return nil
+}
+
+// spawn starts a worker on v, or on a new VM when v is nil.
+func (s *Set) spawn(v *vm) {
+	s.workers.Add(1)
+	go s.worker(v)
+}
+
+// Version identifies the scripts' contents.
+func (s *Set) Version() string { return s.version }
+
+// Dir is the scripts directory the set was built from.
+func (s *Set) Dir() string { return s.dir }
+
+// Scripts lists the set's scripts, modules included, by path.
+func (s *Set) Scripts() []*Script { return append([]*Script(nil), s.scripts...) }
+
+// Lookup finds the script for a route: the script called name, or when name
+// is empty the script of layer, else "default". It returns nil if none.
+func (s *Set) Lookup(name string, layer int) *Script {
+	if name != "" {
+		return s.named[name]
+	}
+	if sc := s.layers[layer]; sc != nil {
+		return sc
+	}
+	return s.def
+}
+
+// DeadlineOf is the deadline a call of sc gets.
+func (s *Set) DeadlineOf(sc *Script) time.Duration {
+	if sc.Deadline > 0 {
+		return sc.Deadline
+	}
+	return s.opts.Deadline
+}
+
+func (s *Set) moduleNames() string {
+	names := make([]string, 0, len(s.opts.Modules))
+	for _, m := range s.opts.Modules {
+		names = append(names, m.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Close retires the set: workers finish the call they run and stop, and
+// calls still waiting for a VM move to the set that replaced it.
+func (s *Set) Close() {
+	s.retire.Do(func() { close(s.quit) })
+}
+
+// Wait blocks until every worker of a closed set has stopped; a worker
+// stuck in a long Go call stops when that call returns.
+func (s *Set) Wait() { s.workers.Wait() }
+
+func joinErrors(errs []error) error { return errors.Join(errs...) }
