@@ -8,8 +8,8 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/luavm"
-	lua "github.com/yuin/gopher-lua"
 	"github.com/valyala/fasthttp"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // call is one request on its way through a VM. It implements luavm.Call.

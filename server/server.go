@@ -13,8 +13,8 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/luavm"
-	lua "github.com/yuin/gopher-lua"
 	"github.com/valyala/fasthttp"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // Config is everything a Server needs; zero fields take the defaults below.

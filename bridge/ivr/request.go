@@ -276,4 +276,3 @@ func clip(s string) string {
 	}
 	return s[:max] + "..."
 }
-
