@@ -147,6 +147,9 @@ func (s *Set) moduleNames() string {
 	for _, m := range s.opts.Modules {
 		names = append(names, m.Name)
 	}
+	if len(names) == 0 {
+		return "none"
+	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }

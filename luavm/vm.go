@@ -233,7 +233,7 @@ func (v *vm) runChunk(e *env, result func(lua.LValue) lua.LValue) lua.LValue {
 	err := L.PCall(0, 1, nil)
 	e.loading = false
 	if err != nil {
-		L.RaiseError("%s", errorMessage(err))
+		L.Error(lua.LString(errorMessage(err)), 0) // the message already says where
 	}
 	ret := L.Get(-1)
 	L.Pop(1)

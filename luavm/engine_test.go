@@ -1,0 +1,396 @@
+package luavm
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+func TestRoutesFollowTheLayout(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"identify.lua":  `return function(x) return "identify:" .. x end`,
+		"default.lua":   `return function(x) return "default:" .. x end`,
+		"layers/5.lua":  `return function(x) return "layer5:" .. x end`,
+		"layers/12.lua": `return { handle = function(x) return "layer12:" .. x end, fallback = 3, deadline = 250 }`,
+		"notes.txt":     `not a script`,
+		".hidden/x.lua": `this is not lua`,
+	}, Options{VMs: 2})
+	for _, tc := range []struct {
+		name  string
+		layer int
+		want  string
+	}{
+		{"identify", 5, "identify:a"},
+		{"", 5, "layer5:a"},
+		{"", 12, "layer12:a"},
+		{"", 99, "default:a"},
+	} {
+		if got := mustCall(t, e, tc.name, tc.layer, "a"); got != tc.want {
+			t.Errorf("route %q layer %d: got %q, want %q", tc.name, tc.layer, got, tc.want)
+		}
+	}
+	if _, err := call(t, e, "missing", 5, "a"); !errors.Is(err, ErrNoScript) {
+		t.Errorf("unknown name: got %v, want ErrNoScript", err)
+	}
+	sc := e.Current().Lookup("", 12)
+	if !sc.HasFallback || sc.Fallback != 3 || e.Current().DeadlineOf(sc) != 250*time.Millisecond {
+		t.Errorf("layer 12 metadata: fallback %d/%v deadline %v", sc.Fallback, sc.HasFallback, e.Current().DeadlineOf(sc))
+	}
+}
+
+func TestNoDefaultMeansNoScript(t *testing.T) {
+	e := newEngine(t, map[string]string{"layers/5.lua": `return function(x) return x end`}, Options{VMs: 1})
+	if _, err := call(t, e, "", 6, "a"); !errors.Is(err, ErrNoScript) {
+		t.Fatalf("got %v, want ErrNoScript", err)
+	}
+}
+
+func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
+	dir := writeScripts(t, "", map[string]string{
+		"syntax.lua":      "return function(x)\n  return x +\nend",
+		"loaderr.lua":     "local a = nil\nlocal b = a.field\nreturn function() end",
+		"noreturn.lua":    "local x = 1",
+		"badtable.lua":    "return {\n  handle = function() end,\n  fallbak = 3,\n}",
+		"baddeadline.lua": "return { handle = function() end, deadline = 9000 }",
+		"Bad Name.lua":    "return function() end",
+		"layers/x.lua":    "return function() end",
+		"layers/05.lua":   "return function() end",
+		"other/y.lua":     "return function() end",
+		"lib/broken.lua":  "error('lib fails')",
+		"usesmissing.lua": "local m = require('lib.nothere')\nreturn function() end",
+		"lib/cycle_a.lua": "return require('lib.cycle_b')",
+		"lib/cycle_b.lua": "return require('lib.cycle_a')",
+		"fine.lua":        "return function(x) return x end",
+	})
+	_, err := Build(dir, Options{VMs: 1})
+	if err != nil {
+		// compile problems come first; fix them to see load problems
+		t.Logf("first pass:\n%v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"syntax.lua:3:", "Bad Name.lua: a route script's name", "layers/x.lua: a layer script",
+		"layers/05.lua: a layer script", "other/y.lua: not routable",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("compile errors lack %q:\n%s", want, msg)
+		}
+	}
+	for _, f := range []string{"syntax.lua", "Bad Name.lua", "layers/x.lua", "layers/05.lua", "other/y.lua"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	_, err = Build(dir, Options{VMs: 1})
+	if err == nil {
+		t.Fatal("Build of broken scripts succeeded")
+	}
+	msg = err.Error()
+	for _, want := range []string{
+		"loaderr.lua:2:", "noreturn.lua:2: script must return a handler",
+		`badtable.lua:1: unknown key "fallbak"`, "baddeadline.lua:1: deadline must be",
+		`cycle_b.lua:1: require: module "lib.cycle_a" requires itself`,
+		"lib/broken.lua:1: lib fails", `module "lib.nothere" not found`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("load errors lack %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "fine.lua") {
+		t.Errorf("a good script was reported:\n%s", msg)
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		if !strings.Contains(line, ".lua") {
+			t.Errorf("error line without a file: %q", line)
+		}
+	}
+}
+
+func TestLoadTimeoutStopsAScriptThatNeverLoads(t *testing.T) {
+	dir := writeScripts(t, "", map[string]string{"spin.lua": "while true do end\nreturn function() end"})
+	start := time.Now()
+	_, err := Build(dir, Options{VMs: 1, LoadTimeout: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "spin.lua:1:") {
+		t.Fatalf("got %v, want a load error at spin.lua:1", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Build took %v", d)
+	}
+}
+
+// boom is a Go module whose functions misbehave on purpose.
+func boom(block chan struct{}) Module { return boomSignal(block, nil) }
+
+// boomSignal is boom whose block also reports, on entered, that it started.
+func boomSignal(block, entered chan struct{}) Module {
+	return Module{Name: "boom", Loader: func(L *lua.LState) int {
+		t := L.NewTable()
+		t.RawSetString("panic", L.NewFunction(func(L *lua.LState) int { panic("kaboom") }))
+		t.RawSetString("block", L.NewFunction(func(L *lua.LState) int {
+			if entered != nil {
+				entered <- struct{}{}
+			}
+			<-block
+			return 0
+		}))
+		L.Push(t)
+		return 1
+	}}
+}
+
+func TestEveryFailureIsAnsweredWithinTheDeadline(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	const deadline = 300 * time.Millisecond
+	e := newEngine(t, map[string]string{
+		"loop.lua":    `return function() while true do end end`,
+		"pcall.lua":   `return function() while true do pcall(function() while true do end end) end end`,
+		"rep.lua":     `return function() return string.rep("x", 2^40) end`,
+		"rep2.lua":    `return function() return ("x"):rep(1e9) end`,
+		"gsub.lua":    `return function() local s = string.rep("a", 4 * 1024 * 1024) for i = 1, 8 do s = s:gsub("a", "a") end return s end`,
+		"error.lua":   "return function()\n  local t = nil\n  return t.x\nend",
+		"panic.lua":   "local boom = require('boom')\nreturn function()\n  boom.panic()\nend",
+		"block.lua":   "local boom = require('boom')\nreturn function()\n  boom.block()\nend",
+		"wrong.lua":   `return function() return 42 end`,
+		"ok.lua":      `return function(x) return "ok:" .. x end`,
+		"recurse.lua": `local function f(n) return f(n + 1) + 1 end return function() return f(1) end`,
+	}, Options{VMs: 2, Deadline: deadline, Modules: []Module{boom(block)}})
+	for _, tc := range []struct {
+		name string
+		want string // in the error
+	}{
+		{"loop", ErrTimeout.Error()},
+		{"pcall", ErrTimeout.Error()},
+		{"rep", "rep.lua:1: string.rep: result would be over"},
+		{"rep2", "string.rep: result would be over"},
+		{"gsub", ErrTimeout.Error()},
+		{"error", "error.lua:3:"},
+		{"panic", "panic.lua:3: Go panic: kaboom"},
+		{"block", ErrTimeout.Error()},
+		{"wrong", "wrong.lua:1: handler returned number"},
+		{"recurse", "recurse.lua:1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := call(t, e, tc.name, 0, "a")
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+			if took > deadline+100*time.Millisecond {
+				t.Errorf("answered after %v, deadline %v", took, deadline)
+			}
+			// The pool still serves: the failed VM was replaced.
+			for i := 0; i < 3; i++ {
+				if got := mustCall(t, e, "ok", 0, "b"); got != "ok:b" {
+					t.Fatalf("after %s: got %q", tc.name, got)
+				}
+			}
+		})
+	}
+}
+
+func TestBusyPoolAnswersAtTheDeadline(t *testing.T) {
+	block, entered := make(chan struct{}), make(chan struct{})
+	e := newEngine(t, map[string]string{
+		"block.lua": "local boom = require('boom')\nreturn { deadline = 2000, handle = function() boom.block() return 'done' end }",
+		"ok.lua":    `return { deadline = 100, handle = function(x) return x end }`,
+	}, Options{VMs: 1, Modules: []Module{boomSignal(block, entered)}})
+	var blocked error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, blocked = call(t, e, "block", 0, "a")
+	}()
+	<-entered // the only VM is now busy
+	if _, err := call(t, e, "ok", 0, "x"); !errors.Is(err, ErrBusy) {
+		t.Errorf("with the only VM blocked: got %v, want ErrBusy", err)
+	}
+	close(block)
+	wg.Wait()
+	if blocked != nil {
+		t.Errorf("blocking call: %v", blocked)
+	}
+	if got := mustCall(t, e, "ok", 0, "x"); got != "x" {
+		t.Errorf("after unblocking: %q", got)
+	}
+}
+
+func TestSandboxLeavesOutDangerousLibraries(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"probe.lua": `return function(name)
+			local ok, v = pcall(function() return _G[name] end)
+			return type(v)
+		end`,
+		"req.lua": `return function(name) local ok, err = pcall(require, name) return tostring(ok) .. " " .. tostring(err) end`,
+	}, Options{VMs: 1})
+	for _, name := range []string{"os", "io", "debug", "load", "loadstring", "dofile", "loadfile", "getfenv", "setfenv", "collectgarbage", "module", "package", "coroutine", "channel", "newproxy", "_printregs"} {
+		if got := mustCall(t, e, "probe", 0, name); got != "nil" {
+			t.Errorf("%s is %s in the sandbox", name, got)
+		}
+	}
+	for _, name := range []string{"string", "table", "math", "pairs", "pcall", "require"} {
+		if got := mustCall(t, e, "probe", 0, name); got == "nil" {
+			t.Errorf("%s is missing from the sandbox", name)
+		}
+	}
+	for _, name := range []string{"os", "io", "debug", "lib.nothere", "../secret"} {
+		if got := mustCall(t, e, "req", 0, name); !strings.HasPrefix(got, "false") || !strings.Contains(got, "not found") {
+			t.Errorf("require(%q): %s", name, got)
+		}
+	}
+}
+
+func TestNothingACallDoesLeaksIntoTheNext(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"vandal.lua": `
+			counter = 0
+			return function(what)
+				counter = counter + 1
+				local tries = {
+					global = function() leaked = "yes"; _G.leaked2 = "yes"; rawset(_G, "leaked3", "yes") end,
+					strmeta = function() getmetatable("").__index = { upper = function() return "pwned" end } end,
+					strmeta2 = function() setmetatable(string, {}) end,
+					strfn = function() string.upper = function() return "pwned" end end,
+					rawstr = function() rawset(string, "upper", function() return "pwned" end) end,
+					insert = function() table.insert(string, "pwned") end,
+					tablefn = function() table.concat = nil end,
+					ivr = function() math.floor = nil end,
+					shadow = function() string = { upper = function() return "pwned" end } end,
+					unset = function() tostring = nil end,
+				}
+				pcall(tries[what])
+				return "done"
+			end`,
+		"observer.lua": `
+			counter = 0
+			return function()
+				counter = counter + 1
+				return table.concat({
+					tostring(leaked), tostring(leaked2), tostring(leaked3), tostring(counter),
+					("abc"):upper(), string.upper("abc"), tostring(string[1]), tostring(math.floor(1.5)),
+					type(tostring), type(getmetatable("")),
+				}, ",")
+			end`,
+	}, Options{VMs: 1})
+	want := "nil,nil,nil,1,ABC,ABC,nil,1,function,string"
+	for _, what := range []string{"global", "strmeta", "strmeta2", "strfn", "rawstr", "insert", "tablefn", "ivr", "shadow", "unset"} {
+		mustCall(t, e, "vandal", 0, what)
+		for i := 0; i < 1000; i++ {
+			if got := mustCall(t, e, "observer", 0, ""); got != want {
+				t.Fatalf("after %q, call %d sees %s, want %s", what, i, got, want)
+			}
+		}
+	}
+}
+
+func TestGlobalsWorkWithinACall(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"g.lua": `
+			greeting = "hi"
+			local function set() greeting = "bye"; extra = 1 end
+			return function(x)
+				local before = greeting
+				set()
+				local after = greeting
+				greeting = nil
+				return before .. "," .. after .. "," .. tostring(greeting) .. "," .. tostring(extra)
+			end`,
+	}, Options{VMs: 1})
+	for i := 0; i < 3; i++ {
+		if got := mustCall(t, e, "g", 0, ""); got != "hi,bye,nil,1" {
+			t.Fatalf("call %d: %q", i, got)
+		}
+	}
+}
+
+func TestRequireLoadsLibModulesOncePerVM(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"lib/count.lua":      `loads = (loads or 0) + 1 local M = {} function M.loads() return loads end return M`,
+		"lib/nested/x.lua":   `return { name = "nested" }`,
+		"lib/returnsnil.lua": `x = 1`,
+		"a.lua":              `local c = require("lib.count") local n = require("lib.nested.x") return function() return tostring(c.loads()) .. n.name end`,
+		"b.lua":              `local c = require("lib.count") return function() return tostring(c.loads()) .. tostring(require("lib.returnsnil")) end`,
+	}, Options{VMs: 1})
+	for i := 0; i < 3; i++ {
+		if got := mustCall(t, e, "a", 0, ""); got != "1nested" {
+			t.Fatalf("a: %q, want lib.count loaded once", got)
+		}
+		if got := mustCall(t, e, "b", 0, ""); got != "1true" {
+			t.Fatalf("b: %q", got)
+		}
+	}
+}
+
+func TestReloadSwapsOnlyAGoodSet(t *testing.T) {
+	dir := writeScripts(t, "", map[string]string{"v.lua": `return function() return "v1" end`})
+	e, err := NewEngine(dir, Options{VMs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	v1 := e.Current().Version()
+	writeScripts(t, dir, map[string]string{"v.lua": `return function() return "v2" end`})
+	if _, err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustCall(t, e, "v", 0, ""); got != "v2" {
+		t.Fatalf("after reload: %q", got)
+	}
+	if e.Current().Version() == v1 {
+		t.Error("version did not change with the scripts")
+	}
+	writeScripts(t, dir, map[string]string{"v.lua": "return function()\n  return 'v3'\nend end"})
+	if _, err := e.Reload(); err == nil || !strings.Contains(err.Error(), "v.lua:3:") {
+		t.Fatalf("broken reload: got %v, want an error at v.lua:3", err)
+	}
+	if got := mustCall(t, e, "v", 0, ""); got != "v2" {
+		t.Fatalf("after a broken reload: %q, want the old set's v2", got)
+	}
+}
+
+func TestReloadUnderLoadFailsNoCall(t *testing.T) {
+	dir := writeScripts(t, "", map[string]string{"v.lua": `return function(x) return x end`})
+	e, err := NewEngine(dir, Options{VMs: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var ok, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if out, err := call(t, e, "v", 0, "x"); err != nil || out != "x" {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := e.Reload(); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() == 0 {
+		t.Fatalf("%d calls failed, %d succeeded across 20 reloads", failed.Load(), ok.Load())
+	}
+}
