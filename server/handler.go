@@ -83,15 +83,12 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, sc *luavm.Script, c *call, e
 		s.log.Debug("no script for layer", "layer", c.req.LayerID, "ivr_unique_id", c.req.UniqueID, "answer", a.Summary())
 		return
 	}
-	where := ""
-	var se *luavm.Error
-	switch {
-	case errors.As(err, &se):
-		where, err = se.Where, errors.New(se.Msg)
-	case sc != nil:
-		where = sc.Path
+	script := ""
+	if sc != nil {
+		script = sc.Path
 	}
-	s.log.Warn("script failed, answered the fallback", "script", where, "error", err.Error(), "ivr_unique_id", c.req.UniqueID, "layer", c.req.LayerID, "answer", a.Summary())
+	// A luavm.Error reads "file:line: message": one grep finds the line.
+	s.log.Warn("script failed, answered the fallback", "script", script, "error", err.Error(), "ivr_unique_id", c.req.UniqueID, "layer", c.req.LayerID, "answer", a.Summary())
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".
