@@ -180,15 +180,23 @@ func returnLine(p *lua.FunctionProto) int {
 	return line
 }
 
+// settings are what a script's returned table says besides its handler.
+type settings struct {
+	fallback    int
+	hasFallback bool
+	deadline    time.Duration
+}
+
 // contract reads what a script's top level returned: a handler, or a table
-// {handle = fn, fallback = layer, deadline = ms}. It fills s's metadata.
-func contract(s *Script, ret lua.LValue) (*lua.LFunction, error) {
-	fail := func(format string, args ...any) (*lua.LFunction, error) {
-		return nil, fmt.Errorf("%s:%d: %s", s.Path, returnLine(s.proto), fmt.Sprintf(format, args...))
+// {handle = fn, fallback = layer, deadline = ms}.
+func contract(s *Script, ret lua.LValue) (*lua.LFunction, settings, error) {
+	var set settings
+	fail := func(format string, args ...any) (*lua.LFunction, settings, error) {
+		return nil, set, fmt.Errorf("%s:%d: %s", s.Path, returnLine(s.proto), fmt.Sprintf(format, args...))
 	}
 	switch v := ret.(type) {
 	case *lua.LFunction:
-		return v, nil
+		return v, set, nil
 	case *lua.LTable:
 		var handle *lua.LFunction
 		var problem string
@@ -209,7 +217,7 @@ func contract(s *Script, ret lua.LValue) (*lua.LFunction, error) {
 					problem = "fallback must be a layer number, got " + val.String()
 					return
 				}
-				s.Fallback, s.HasFallback = int(n), true
+				set.fallback, set.hasFallback = int(n), true
 			case "deadline":
 				n, ok := val.(lua.LNumber)
 				d := time.Duration(float64(n) * float64(time.Millisecond))
@@ -217,7 +225,7 @@ func contract(s *Script, ret lua.LValue) (*lua.LFunction, error) {
 					problem = fmt.Sprintf("deadline must be whole milliseconds from 1 to %d (Voicenter waits %v), got %s", MaxDeadline.Milliseconds(), MaxDeadline, val.String())
 					return
 				}
-				s.Deadline = d
+				set.deadline = d
 			default:
 				problem = fmt.Sprintf("unknown key %q in the returned table (keys: handle, fallback, deadline)", k.String())
 			}
@@ -228,7 +236,7 @@ func contract(s *Script, ret lua.LValue) (*lua.LFunction, error) {
 		if handle == nil {
 			return fail("the returned table has no handle function")
 		}
-		return handle, nil
+		return handle, set, nil
 	}
 	return fail("script must return a handler function or a table {handle = function(call) ... end}, got %s", ret.Type().String())
 }

@@ -57,7 +57,10 @@ func Build(dir string, opts Options) (*Set, error) {
 	}
 	s.def = s.named["default"]
 	first := newVM(s)
-	if err := first.preload(scripts, opts.LoadTimeout); err != nil {
+	first.validating = true
+	err = first.preload(scripts, opts.LoadTimeout)
+	first.validating = false
+	if err != nil {
 		first.close()
 		return nil, err
 	}

@@ -21,6 +21,8 @@ type vm struct {
 	frozen map[*lua.LTable]string // metatables of read-only tables → their name
 	envOf  map[*lua.LTable]*env   // metatables of globals tables → their env
 	dirty  []*env                 // envs whose globals a call wrote
+
+	validating bool // the first VM of a set: its loads record script settings
 }
 
 // env is one script's globals in one VM. E stays empty for ever, so every
@@ -308,10 +310,11 @@ func (v *vm) load(s *Script) (*env, error) {
 	}
 	e := v.newEnv(s)
 	var cerr error
+	var set settings
 	L := v.L
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		v.runChunk(e, func(ret lua.LValue) lua.LValue {
-			e.handle, cerr = contract(s, ret)
+			e.handle, set, cerr = contract(s, ret)
 			return lua.LNil
 		})
 		return 0
@@ -321,6 +324,11 @@ func (v *vm) load(s *Script) (*env, error) {
 	}
 	if cerr != nil {
 		return nil, cerr
+	}
+	if v.validating {
+		// Only the VM that validates a set writes its scripts' settings,
+		// before any other goroutine can read them.
+		s.Fallback, s.HasFallback, s.Deadline = set.fallback, set.hasFallback, set.deadline
 	}
 	v.envs[s.index] = e
 	return e, nil
