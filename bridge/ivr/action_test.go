@@ -323,9 +323,9 @@ func TestAppendString(t *testing.T) {
 		{"a\xffb\xfe", `"a\ufffdb\ufffd"`},
 		{"truncated \xc3", `"truncated \ufffd"`},
 		{"\xc3\x28", `"\ufffd("`},
-		{"\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`},             // UTF-8 encoded surrogate
-		{"\xc0\xaf", `"\ufffd\ufffd"`},                       // overlong '/'
-		{"\xf4\x90\x80\x80", `"\ufffd\ufffd\ufffd\ufffd"`},   // above U+10FFFF
+		{"\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`},           // UTF-8 encoded surrogate
+		{"\xc0\xaf", `"\ufffd\ufffd"`},                     // overlong '/'
+		{"\xf4\x90\x80\x80", `"\ufffd\ufffd\ufffd\ufffd"`}, // above U+10FFFF
 		{"ok\"\xff\\\n", `"ok\"\ufffd\\\n"`},
 	} {
 		got := ivr.AppendString(nil, tc.in)

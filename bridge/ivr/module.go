@@ -240,9 +240,15 @@ func (b *builders) say(L *lua.LState) int {
 func (b *builders) dial(L *lua.LState) int {
 	const fn = "ivr.dial"
 	a := &Action{Kind: Dial, MaxCall: DefaultMaxCallDuration, MaxDial: DefaultMaxDialDuration, Layer: -1, HasCustomData: true}
-	a.Targets = collect(L, fn, "targets", L.Get(1), func(i int, v lua.LValue) Target {
-		return checkTarget(L, fn, i, v)
-	})
+	targets := L.Get(1)
+	if t, ok := targets.(*lua.LTable); ok && t.RawGetString("type") != lua.LNil {
+		// one {type=, target=} table, not a list of them
+		a.Targets = []Target{checkTarget(L, fn, 0, t)}
+	} else {
+		a.Targets = collect(L, fn, "targets", targets, func(i int, v lua.LValue) Target {
+			return checkTarget(L, fn, i, v)
+		})
+	}
 	eachOption(L, fn, 2, func(k string, v lua.LValue) {
 		switch k {
 		case "caller_id":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 
 	"github.com/valyala/fastjson"
@@ -160,12 +161,17 @@ func text(v *fastjson.Value, name string) (string, error) {
 		b, _ := v.StringBytes()
 		return string(b), nil
 	case fastjson.TypeNumber:
-		return string(v.MarshalTo(nil)), nil
+		// fastjson also reads NaN, Inf and 1-2 as numbers; JSON does not.
+		if n := v.MarshalTo(nil); jsonNumber.Match(n) {
+			return string(n), nil
+		}
 	case fastjson.TypeNull:
 		return "", nil
 	}
-	return "", badRequest("DATA.%s is a JSON %s, want a string", name, v.Type())
+	return "", badRequest("DATA.%s is %s, want a string", name, clip(v.String()))
 }
+
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // layerNumber reads a layer ID sent as a JSON string ("5", the documented
 // examples) or number (5, the documented type).

@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,12 +25,25 @@ func readDoc(t testing.TB, name string) []byte {
 }
 
 // sameRequest compares two requests, treating a nil and an empty CustomData
-// alike (Decode reuses the slice it is given).
+// alike (Decode reuses the slice it is given), and NaN as equal to itself.
 func sameRequest(a, b ivr.Request) bool {
-	if len(a.CustomData) == 0 && len(b.CustomData) == 0 {
-		a.CustomData, b.CustomData = nil, nil
+	if len(a.CustomData) != len(b.CustomData) {
+		return false
 	}
+	for i := range a.CustomData {
+		fa, fb := a.CustomData[i], b.CustomData[i]
+		if fa.Key != fb.Key || !reflect.DeepEqual(fa.Value, fb.Value) && !bothNaN(fa.Value, fb.Value) {
+			return false
+		}
+	}
+	a.CustomData, b.CustomData = nil, nil
 	return reflect.DeepEqual(a, b)
+}
+
+func bothNaN(a, b any) bool {
+	fa, ok1 := a.(float64)
+	fb, ok2 := b.(float64)
+	return ok1 && ok2 && math.IsNaN(fa) && math.IsNaN(fb)
 }
 
 func decode(t *testing.T, body string) ivr.Request {
@@ -265,10 +279,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"LAYER_ID huge string", body(base + `,"LAYER_ID":"99999999999999999999"`), `DATA.LAYER_ID is "99999999999999999999", want a layer number`},
 		{"LAYER_ID huge value is clipped", body(base + `,"LAYER_ID":"` + long + `"`), `DATA.LAYER_ID is "` + long[:39] + `..., want a layer number`},
 		{"LAYER_ID NaN", body(base + `,"LAYER_ID":NaN`), `DATA.LAYER_ID is NaN, want a layer number`},
-		{"DID an object", body(`"DID":{},"LAYER_ID":5`), "DATA.DID is a JSON object, want a string"},
-		{"CALLER_ID an array", body(`"CALLER_ID":["0501234567"],"LAYER_ID":5`), "DATA.CALLER_ID is a JSON array, want a string"},
-		{"IVR_UNIQUE_ID a bool", body(`"IVR_UNIQUE_ID":false,"LAYER_ID":5`), "DATA.IVR_UNIQUE_ID is a JSON false, want a string"},
-		{"DTMF a bool", body(`"DTMF":true,"LAYER_ID":5`), "DATA.DTMF is a JSON true, want a string"},
+		{"DID an object", body(`"DID":{},"LAYER_ID":5`), "DATA.DID is {}, want a string"},
+		{"CALLER_ID an array", body(`"CALLER_ID":["0501234567"],"LAYER_ID":5`), "DATA.CALLER_ID is [\"0501234567\"], want a string"},
+		{"IVR_UNIQUE_ID a bool", body(`"IVR_UNIQUE_ID":false,"LAYER_ID":5`), "DATA.IVR_UNIQUE_ID is false, want a string"},
+		{"DTMF a bool", body(`"DTMF":true,"LAYER_ID":5`), "DATA.DTMF is true, want a string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r ivr.Request
@@ -363,6 +377,16 @@ func TestParseLayer(t *testing.T) {
 		n, ok := ivr.ParseLayer(tc.in)
 		if n != tc.want || ok != tc.ok {
 			t.Errorf("ParseLayer(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestDecodeRejectsNumbersJSONDoesNotHave(t *testing.T) {
+	for _, n := range []string{"NaN", "-Inf", "1-2"} {
+		var r ivr.Request
+		err := ivr.Decode([]byte(`{"METHOD":"IVR_LAYER_INPUT","DATA":{"CALLER_ID":`+n+`,"LAYER_ID":5}}`), &r)
+		if !errors.Is(err, ivr.ErrBadRequest) {
+			t.Errorf("CALLER_ID %s: got %v (%q), want a bad request", n, err, r.CallerID)
 		}
 	}
 }
