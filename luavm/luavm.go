@@ -111,6 +111,18 @@ func DeadlineOf(L *lua.LState) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// Budget is how long a Go module may block for the call L is answering and
+// still leave the script time to answer: what is left of the deadline, less
+// a reserve (a tenth, at most 50 ms). ok is false outside a call.
+func Budget(L *lua.LState) (d time.Duration, ok bool) {
+	deadline, ok := DeadlineOf(L)
+	if !ok {
+		return 0, false
+	}
+	left := time.Until(deadline)
+	return left - min(50*time.Millisecond, left/10), true
+}
+
 // Errors Run returns besides *Error.
 var (
 	// ErrNoScript: no script answers the route.

@@ -1,0 +1,277 @@
+// Package cache is the "cache" Lua module: values shared by every VM, with
+// one loader call for all concurrent misses of a key and stale values served
+// when the loader fails.
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ivrouter/ivrouter/luavm"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Options configure the module.
+type Options struct {
+	// Store holds the entries; nil means a MemoryStore of MaxEntries.
+	Store Store
+	// MaxEntries bounds the default store (default 100000).
+	MaxEntries int
+	// Grace is how long an expired value is kept to stand in when its loader
+	// fails (default 5 minutes).
+	Grace time.Duration
+	// MaxTTL bounds a script's ttl (default 1 day).
+	MaxTTL time.Duration
+	// Now is the clock entries expire by (default time.Now).
+	Now func() time.Time
+}
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxEntries = 100000
+	DefaultGrace      = 5 * time.Minute
+	DefaultMaxTTL     = 24 * time.Hour
+)
+
+// Stats counts lookups, for metrics.
+type Stats struct {
+	Hits, Misses, Stale, Loads, LoadErrors uint64
+}
+
+// Module is the "cache" Lua module.
+//
+//	local cache = require("cache")
+//	local contact, err = cache.remember("contact:" .. call.caller_id, 300, function()
+//	  local res, err = http.get(CRM .. "/contacts", { query = { phone = call.caller_id } })
+//	  if not res then return nil, err end       -- a failure: nothing is cached
+//	  return json.decode(res.body)
+//	end)
+//
+// cache.remember returns the cached value, or calls loader once for all
+// concurrent callers of the key, in every VM, and caches what it returns for
+// ttl seconds. When the loader fails (returns nil, err or raises) and an
+// expired value is still within the grace period, that value is returned.
+// Also cache.get(key) (value, or nil, "miss"), cache.set(key, value, ttl)
+// and cache.delete(key). Values are plain data: strings, numbers, booleans
+// and tables of those; every get returns a fresh copy.
+type Module struct {
+	opts    Options
+	store   Store
+	mu      sync.Mutex
+	flights map[string]*flight
+	hits    atomic.Uint64
+	misses  atomic.Uint64
+	stale   atomic.Uint64
+	loads   atomic.Uint64
+	loadErr atomic.Uint64
+}
+
+// flight is one loader run that concurrent misses of its key wait for.
+type flight struct {
+	done chan struct{}
+	val  any
+	err  error
+}
+
+// New returns the module.
+func New(o Options) *Module {
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.MaxTTL <= 0 {
+		o.MaxTTL = DefaultMaxTTL
+	}
+	if o.Store == nil {
+		o.Store = NewMemoryStore(o.MaxEntries, o.Grace)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Module{opts: o, store: o.Store, flights: map[string]*flight{}}
+}
+
+// Stats returns the lookup counters.
+func (m *Module) Stats() Stats {
+	return Stats{Hits: m.hits.Load(), Misses: m.misses.Load(), Stale: m.stale.Load(), Loads: m.loads.Load(), LoadErrors: m.loadErr.Load()}
+}
+
+// Loader builds the module table in L.
+func (m *Module) Loader(L *lua.LState) int {
+	t := L.CreateTable(0, 4)
+	t.RawSetString("get", L.NewFunction(m.get))
+	t.RawSetString("set", L.NewFunction(m.set))
+	t.RawSetString("delete", L.NewFunction(m.delete))
+	t.RawSetString("remember", L.NewFunction(m.remember))
+	L.Push(t)
+	return 1
+}
+
+func (m *Module) get(L *lua.LState) int {
+	key := checkKey(L, "cache.get")
+	if e, ok := m.store.Get(key); ok && m.opts.Now().Before(e.Expires) {
+		m.hits.Add(1)
+		L.Push(luavm.ToLua(L, e.Value))
+		return 1
+	}
+	m.misses.Add(1)
+	return fail(L, "miss")
+}
+
+func (m *Module) set(L *lua.LState) int {
+	key := checkKey(L, "cache.set")
+	val := checkValue(L, "cache.set", 2)
+	ttl := m.checkTTL(L, "cache.set", 3)
+	if err := m.store.Set(key, Entry{Value: val, Expires: m.opts.Now().Add(ttl)}); err != nil {
+		return fail(L, err.Error())
+	}
+	L.Push(lua.LTrue)
+	return 1
+}
+
+func (m *Module) delete(L *lua.LState) int {
+	m.store.Delete(checkKey(L, "cache.delete"))
+	return 0
+}
+
+func (m *Module) remember(L *lua.LState) int {
+	const fn = "cache.remember"
+	key := checkKey(L, fn)
+	ttl := m.checkTTL(L, fn, 2)
+	loader := L.CheckFunction(3)
+	old, held := m.store.Get(key)
+	if held && m.opts.Now().Before(old.Expires) {
+		m.hits.Add(1)
+		L.Push(luavm.ToLua(L, old.Value))
+		return 1
+	}
+	m.misses.Add(1)
+	val, err := m.load(L, fn, key, ttl, loader)
+	var ve *valueError
+	if errors.As(err, &ve) {
+		L.RaiseError("%v", ve.error)
+	}
+	if err == nil {
+		L.Push(luavm.ToLua(L, val))
+		return 1
+	}
+	if held { // serve stale on error
+		m.stale.Add(1)
+		L.Push(luavm.ToLua(L, old.Value))
+		return 1
+	}
+	return fail(L, err.Error())
+}
+
+// load runs loader once for every concurrent miss of key: the first caller
+// runs it in its own VM, the others wait for its result or their deadline.
+func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *lua.LFunction) (any, error) {
+	m.mu.Lock()
+	if f := m.flights[key]; f != nil {
+		m.mu.Unlock()
+		return wait(L, f)
+	}
+	f := &flight{done: make(chan struct{})}
+	m.flights[key] = f
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.flights, key)
+		m.mu.Unlock()
+		close(f.done)
+	}()
+	m.loads.Add(1)
+	f.val, f.err = call(L, fn, loader)
+	if f.err != nil {
+		m.loadErr.Add(1)
+		return nil, f.err
+	}
+	if err := m.store.Set(key, Entry{Value: f.val, Expires: m.opts.Now().Add(ttl)}); err != nil && !errors.Is(err, ErrFull) {
+		return nil, err
+	}
+	return f.val, nil
+}
+
+// call runs the loader: it fails by returning nil, err or by raising.
+func call(L *lua.LState, fn string, loader *lua.LFunction) (any, error) {
+	top := L.GetTop()
+	L.Push(loader)
+	if err := L.PCall(0, 2, nil); err != nil {
+		if ae, ok := err.(*lua.ApiError); ok {
+			return nil, fmt.Errorf("loader failed: %s", ae.Object.String())
+		}
+		return nil, fmt.Errorf("loader failed: %v", err)
+	}
+	val, msg := L.Get(top+1), L.Get(top+2)
+	L.SetTop(top)
+	if val == lua.LNil {
+		if msg == lua.LNil {
+			return nil, errors.New("loader returned nil")
+		}
+		return nil, errors.New(msg.String())
+	}
+	v, err := luavm.ToGo(L, val)
+	if err != nil {
+		return nil, &valueError{fmt.Errorf("%s: the loader's value cannot be cached: %w", fn, err)}
+	}
+	return v, nil
+}
+
+// valueError is a script bug, raised once the waiting callers are released.
+type valueError struct{ error }
+
+// wait blocks until the flight lands or the call's deadline passes.
+func wait(L *lua.LState, f *flight) (any, error) {
+	var timeout <-chan time.Time
+	if left, ok := luavm.Budget(L); ok {
+		t := time.NewTimer(left)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-timeout:
+		return nil, errors.New("timeout waiting for another call's loader")
+	}
+}
+
+func checkKey(L *lua.LState, fn string) string {
+	k, ok := L.Get(1).(lua.LString)
+	if !ok || len(k) == 0 || len(k) > 512 {
+		L.RaiseError("%s: key must be a string of 1 to 512 bytes, got %s", fn, L.Get(1).Type())
+	}
+	return string(k)
+}
+
+func checkValue(L *lua.LState, fn string, n int) any {
+	v := L.Get(n)
+	if v == lua.LNil {
+		L.RaiseError("%s: value is nil: use cache.delete to remove a key", fn)
+	}
+	val, err := luavm.ToGo(L, v)
+	if err != nil {
+		L.RaiseError("%s: value cannot be cached: %v", fn, err)
+	}
+	return val
+}
+
+func (m *Module) checkTTL(L *lua.LState, fn string, n int) time.Duration {
+	s, ok := L.Get(n).(lua.LNumber)
+	ttl := time.Duration(float64(s) * float64(time.Second))
+	if !ok || s <= 0 || ttl > m.opts.MaxTTL {
+		L.RaiseError("%s: ttl must be seconds from more than 0 to %v, got %s", fn, m.opts.MaxTTL, L.Get(n).String())
+	}
+	return ttl
+}
+
+func fail(L *lua.LState, msg string) int {
+	L.Push(lua.LNil)
+	L.Push(lua.LString(msg))
+	return 2
+}

@@ -1,0 +1,218 @@
+package cache_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ivrouter/ivrouter/bridge/cache"
+	bhttp "github.com/ivrouter/ivrouter/bridge/http"
+	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
+	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/luavmtest"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// clock is a settable time for expiry tests.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock               { c := &clock{}; c.ns.Store(time.Now().UnixNano()); return c }
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+func engine(t *testing.T, m *cache.Module, vms int, files map[string]string, extra ...luavm.Module) *luavm.Engine {
+	t.Helper()
+	mods := append([]luavm.Module{{Name: "cache", Loader: m.Loader}}, extra...)
+	return luavmtest.Engine(t, files, luavm.Options{VMs: vms, Modules: mods})
+}
+
+func TestGetSetDeleteRoundTripPlainData(t *testing.T) {
+	m := cache.New(cache.Options{})
+	e := engine(t, m, 2, map[string]string{
+		"set.lua": `local cache = require("cache") return function(k)
+			assert(cache.set(k, { name = "Dana", n = 42, ok = true, list = { 1, "two", 3.5 }, nested = { deep = { x = "y" } } }, 60))
+			return "set" end`,
+		"get.lua": `local cache = require("cache") return function(k)
+			local v, err = cache.get(k)
+			if not v then return "nil:" .. err end
+			v.name = "changed in this VM only"
+			return table.concat({ v.n, tostring(v.ok), v.list[1], v.list[2], v.list[3], #v.list, v.nested.deep.x }, ",")
+		end`,
+		"del.lua": `local cache = require("cache") return function(k) cache.delete(k) return "deleted" end`,
+		"bad.lua": `local cache = require("cache") return function(k) cache.set(k, { f = print }, 60) return "stored" end`,
+	})
+	run := func(name, key string) string {
+		out, err := luavmtest.Run(e, name, "c", key)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return out
+	}
+	if got := run("get", "k"); got != "nil:miss" {
+		t.Errorf("before set: %q", got)
+	}
+	run("set", "k")
+	for i := 0; i < 3; i++ { // each get is a fresh copy
+		if got := run("get", "k"); got != "42,true,1,two,3.5,3,y" {
+			t.Errorf("get %d: %q", i, got)
+		}
+	}
+	run("del", "k")
+	if got := run("get", "k"); got != "nil:miss" {
+		t.Errorf("after delete: %q", got)
+	}
+	if _, err := luavmtest.Run(e, "bad", "c", "k"); err == nil || !strings.Contains(err.Error(), "cache.set: value cannot be cached: f: a function is not plain data") {
+		t.Errorf("a function value: %v", err)
+	}
+	if s := m.Stats(); s.Hits != 3 || s.Misses != 2 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestThousandConcurrentMissesMakeOneCRMRequest(t *testing.T) {
+	crm := crmstub.New(map[string]crmstub.Contact{"0501234567": {Name: "Dana", Type: "lead"}})
+	crm.Fault(crmstub.Slow, 200*time.Millisecond) // every miss overlaps the first
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	m := cache.New(cache.Options{})
+	h := bhttp.New(bhttp.Options{})
+	e := engine(t, m, 64, map[string]string{"contact.lua": `local cache, http = require("cache"), require("http")
+		return { deadline = 4000, handle = function(url)
+		  local body, err = cache.remember("contact:0501234567", 60, function()
+		    local res, err = http.get(url, { query = { phone = "0501234567" } })
+		    if not res then return nil, err end
+		    return res.body
+		  end)
+		  return body or ("err:" .. err)
+		end }`}, luavm.Module{Name: "http", Loader: h.Loader})
+	var wg sync.WaitGroup
+	outs := make([]string, 1000)
+	errs := make([]error, 1000)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = luavmtest.Run(e, "contact", fmt.Sprint(i), srv.URL+"/contacts")
+		}()
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != nil || !strings.Contains(outs[i], `"name":"Dana"`) {
+			t.Fatalf("call %d: %q %v", i, outs[i], errs[i])
+		}
+	}
+	if n := crm.Requests(); n != 1 {
+		t.Errorf("1000 concurrent misses made %d CRM requests, want 1", n)
+	}
+	if s := m.Stats(); s.Loads != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestStaleValueStandsInWhenTheLoaderFails(t *testing.T) {
+	clk := newClock()
+	m := cache.New(cache.Options{Now: clk.Now, Grace: time.Minute})
+	e := engine(t, m, 1, map[string]string{"r.lua": `local cache = require("cache")
+		return function(mode)
+		  local v, err = cache.remember("k", 10, function()
+		    if mode == "fail" then return nil, "CRM down" end
+		    if mode == "raise" then error("CRM exploded") end
+		    return "fresh:" .. mode
+		  end)
+		  return tostring(v) .. "|" .. tostring(err)
+		end`})
+	run := func(mode string) string {
+		out, err := luavmtest.Run(e, "r", "c", mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := run("fail"); got != "nil|CRM down" {
+		t.Errorf("nothing held, loader fails: %q", got)
+	}
+	if got := run("raise"); !strings.HasPrefix(got, "nil|loader failed:") || !strings.Contains(got, "CRM exploded") {
+		t.Errorf("nothing held, loader raises: %q", got)
+	}
+	if got := run("a"); got != "fresh:a|nil" {
+		t.Errorf("first load: %q", got)
+	}
+	if got := run("b"); got != "fresh:a|nil" {
+		t.Errorf("within ttl: %q", got)
+	}
+	clk.Add(15 * time.Second) // expired, within grace
+	if got := run("fail"); got != "fresh:a|nil" {
+		t.Errorf("expired, loader fails: %q, want the stale value", got)
+	}
+	if got := run("c"); got != "fresh:c|nil" {
+		t.Errorf("expired, loader works: %q", got)
+	}
+	if s := m.Stats(); s.Stale != 1 || s.LoadErrors != 3 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestWaitersGiveUpAtTheirDeadline(t *testing.T) {
+	block, entered := make(chan struct{}), make(chan struct{})
+	m := cache.New(cache.Options{})
+	e := engine(t, m, 4, map[string]string{
+		"slow.lua": `local cache, gate = require("cache"), require("gate") return { deadline = 3000, handle = function()
+			return cache.remember("k", 60, function() gate.wait() return "v" end) end }`,
+		"quick.lua": `local cache = require("cache") return { deadline = 150, handle = function()
+			local v, err = cache.remember("k", 60, function() return "mine" end)
+			return tostring(v) .. "|" .. tostring(err) end }`,
+	}, gate(block, entered))
+	slow := make(chan string)
+	go func() {
+		out, _ := luavmtest.Run(e, "slow", "a", "")
+		slow <- out
+	}()
+	<-entered // the slow call's loader holds the flight for "k"
+	start := time.Now()
+	out, err := luavmtest.Run(e, "quick", "b", "")
+	if err != nil || out != "nil|timeout waiting for another call's loader" {
+		t.Errorf("waiter: %q %v", out, err)
+	}
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("the waiter answered after %v, deadline 150ms", took)
+	}
+	close(block)
+	if got := <-slow; got != "v" {
+		t.Errorf("the loader's own call: %q", got)
+	}
+}
+
+// gate is a module whose wait() reports on entered, then blocks until block
+// closes.
+func gate(block, entered chan struct{}) luavm.Module {
+	return luavm.Module{Name: "gate", Loader: func(L *lua.LState) int {
+		t := L.NewTable()
+		t.RawSetString("wait", L.NewFunction(func(L *lua.LState) int {
+			entered <- struct{}{}
+			<-block
+			return 0
+		}))
+		L.Push(t)
+		return 1
+	}}
+}
+
+func TestBoundedStoreRefusesNewKeysWhenFull(t *testing.T) {
+	s := cache.NewMemoryStore(2, 0)
+	exp := time.Now().Add(time.Minute)
+	for i, want := range []error{nil, nil, cache.ErrFull} {
+		if err := s.Set(fmt.Sprint("k", i), cache.Entry{Value: "v", Expires: exp}); err != want {
+			t.Errorf("set %d: %v, want %v", i, err, want)
+		}
+	}
+	if err := s.Set("k0", cache.Entry{Value: "v2", Expires: exp}); err != nil {
+		t.Errorf("replacing a held key when full: %v", err)
+	}
+	if s.Len() != 2 {
+		t.Errorf("len %d", s.Len())
+	}
+}

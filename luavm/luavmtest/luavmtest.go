@@ -1,0 +1,67 @@
+// Package luavmtest runs scripts through a real luavm engine in tests: Go
+// modules are tested the way scripts use them, with a call, its ID and its
+// deadline.
+package luavmtest
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ivrouter/ivrouter/luavm"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Call passes In to the handler as a string and keeps the string it returns.
+type Call struct {
+	In     string
+	Out    string
+	CallID string
+}
+
+// Arg implements luavm.Call.
+func (c *Call) Arg(L *lua.LState) lua.LValue { return lua.LString(c.In) }
+
+// Result implements luavm.Call.
+func (c *Call) Result(L *lua.LState, ret lua.LValue) error {
+	if ret.Type() != lua.LTString && ret.Type() != lua.LTNumber {
+		return errors.New("handler returned " + ret.Type().String() + ", want a string")
+	}
+	c.Out = ret.String()
+	return nil
+}
+
+// ID implements luavm.Call.
+func (c *Call) ID() string { return c.CallID }
+
+// Engine writes files (path → source) into a temporary scripts directory
+// and loads it with opts.
+func Engine(t testing.TB, files map[string]string, opts luavm.Options) *luavm.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := luavm.NewEngine(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// Run calls the named script with in, as the call with ID id, and returns
+// what the handler returned.
+func Run(e *luavm.Engine, name, id, in string) (string, error) {
+	c := &Call{In: in, CallID: id}
+	_, err := e.Run(name, 0, time.Now(), c)
+	return c.Out, err
+}
