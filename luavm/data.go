@@ -1,6 +1,7 @@
 package luavm
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -110,11 +111,16 @@ func toGo(L *lua.LState, v lua.LValue, depth int) (any, error) {
 
 func tableToGo(L *lua.LState, t *lua.LTable, depth int) (any, error) {
 	n := t.Len()
-	count := 0
-	t.ForEach(func(lua.LValue, lua.LValue) { count++ })
-	if IsArray(L, t) || (n > 0 && n == count) {
-		if n != count {
-			return nil, fmt.Errorf("a list has keys other than 1..%d", n)
+	count, listKeys := 0, 0
+	t.ForEach(func(k, _ lua.LValue) {
+		count++
+		if f, ok := k.(lua.LNumber); ok && f >= 1 && float64(f) <= float64(n) && float64(f) == float64(int(f)) {
+			listKeys++
+		}
+	})
+	if IsArray(L, t) || (n > 0 && listKeys == n && n == count) {
+		if listKeys != count || listKeys != n {
+			return nil, fmt.Errorf("a list has keys other than 1..%d (use json.null for a missing item)", n)
 		}
 		out := make([]any, n)
 		for i := 1; i <= n; i++ {
@@ -125,6 +131,9 @@ func tableToGo(L *lua.LState, t *lua.LTable, depth int) (any, error) {
 			out[i-1] = v
 		}
 		return out, nil
+	}
+	if listKeys > 0 && listKeys < count {
+		return nil, errors.New("a table mixes list items and named keys")
 	}
 	out := make(map[string]any, count)
 	var err error

@@ -343,6 +343,7 @@ func (v *vm) preload(scripts []*Script, timeout time.Duration) error {
 	v.ctx.job = j
 	defer func() { v.ctx.job = nil }()
 	var errs []error
+	seen := map[string]bool{} // a broken lib fails every script requiring it
 	for _, s := range scripts {
 		var err error
 		if s.lib {
@@ -350,7 +351,8 @@ func (v *vm) preload(scripts []*Script, timeout time.Duration) error {
 		} else {
 			_, err = v.load(s)
 		}
-		if err != nil {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
 			errs = append(errs, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -34,6 +35,16 @@ type Config struct {
 	MaxBody int
 	// VMs bounds how many calls run at once.
 	VMs int
+	// AllowHosts restricts the hosts scripts may reach with http; empty
+	// allows any.
+	AllowHosts []string
+	// ScriptEnv is what scripts may read with env.get: allowed names and
+	// their values.
+	ScriptEnv map[string]string
+	// CacheEntries bounds the cache module's store.
+	CacheEntries int
+	// StateTTL is how long a call's state lives after its last write.
+	StateTTL time.Duration
 	// Modules are extra Go modules for scripts, for programs that embed the
 	// router.
 	Modules []luavm.Module
@@ -48,6 +59,10 @@ const (
 	DefaultLanguage = "EN"
 	DefaultMaxBody  = 64 << 10
 )
+
+// DefaultScriptEnv are the environment variables scripts may read when
+// Config.ScriptEnv is nil: the settings the example scripts use.
+var DefaultScriptEnv = []string{"CRM_URL", "CRM_TOKEN"}
 
 func (c Config) withDefaults() Config {
 	if c.Scripts == "" {
@@ -65,6 +80,12 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ScriptEnv == nil {
+		c.ScriptEnv = map[string]string{}
+		for _, name := range DefaultScriptEnv {
+			c.ScriptEnv[name] = os.Getenv(name)
+		}
+	}
 	return c
 }
 
@@ -74,6 +95,7 @@ type Server struct {
 	log    *slog.Logger
 	engine *luavm.Engine
 	http   *fasthttp.Server
+	mods   *modules
 }
 
 // New loads the scripts directory and returns a server ready to Serve.
@@ -83,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 	opts, err := s.vmOptions()
 	if err != nil {
 		return nil, err
+	}
+	if s.mods.http.AnyHost() {
+		s.log.Warn("scripts may reach any host: set --allow-host to restrict them")
 	}
 	if s.engine, err = luavm.NewEngine(cfg.Scripts, opts); err != nil {
 		return nil, err
@@ -120,15 +145,16 @@ func Check(cfg Config) error {
 	return nil
 }
 
-// vmOptions wires the Go modules scripts get: ivr, then the embedder's.
+// vmOptions wires the Go modules scripts get: the bridge modules, then the
+// embedder's. They are built once, so caches, call state and circuit
+// breakers outlive reloads.
 func (s *Server) vmOptions() (luavm.Options, error) {
-	m, err := ivr.New(ivr.Options{Language: s.cfg.Language, Call: s.ivrCall})
+	mods, err := s.modules()
 	if err != nil {
 		return luavm.Options{}, err
 	}
-	mods := append([]luavm.Module{{Name: "ivr", Loader: m.Loader, Global: true}}, s.cfg.Modules...)
 	return luavm.Options{
-		Modules:  mods,
+		Modules:  append(mods, s.cfg.Modules...),
 		VMs:      s.cfg.VMs,
 		Deadline: s.cfg.Deadline,
 		Logger:   s.log,

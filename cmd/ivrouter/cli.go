@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
 	"github.com/ivrouter/ivrouter/server"
 )
 
@@ -51,10 +52,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // options are the serve flags.
 type options struct {
-	listen    string
-	cfg       server.Config
-	logLevel  slog.Level
-	logFormat string
+	listen     string
+	cfg        server.Config
+	logLevel   slog.Level
+	logFormat  string
+	envNames   string
+	demoCRM    string
+	demoListen string
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -80,6 +84,15 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*o
 		return err
 	})
 	fs.IntVar(&o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
+	fs.Func("allow-host", "a host scripts may reach with http (repeatable; host, host:port or *.domain) (default any host)", func(s string) error {
+		o.cfg.AllowHosts = append(o.cfg.AllowHosts, strings.Split(s, ",")...)
+		return nil
+	})
+	fs.StringVar(&o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
+	fs.IntVar(&o.cfg.CacheEntries, "cache-entries", 100000, "most entries the cache module holds")
+	fs.DurationVar(&o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
+	fs.StringVar(&o.demoCRM, "demo-crm", "", "also serve this JSON file as a demo CRM (see testdata/crm.json), for trying the examples")
+	fs.StringVar(&o.demoListen, "demo-crm-listen", "127.0.0.1:8081", "address of the demo CRM")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -94,7 +107,27 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*o
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
 	}
+	o.cfg.ScriptEnv = scriptEnv(o.envNames, getenv)
+	if o.demoCRM != "" && o.cfg.ScriptEnv["CRM_URL"] == "" {
+		if _, allowed := o.cfg.ScriptEnv["CRM_URL"]; allowed {
+			o.cfg.ScriptEnv["CRM_URL"] = "http://" + o.demoListen
+		}
+	}
 	return o, nil
+}
+
+// defaultEnvNames are the settings the example scripts read.
+var defaultEnvNames = strings.Join(server.DefaultScriptEnv, ",")
+
+// scriptEnv reads the allowed names from the environment.
+func scriptEnv(names string, getenv func(string) string) map[string]string {
+	env := map[string]string{}
+	for _, name := range strings.Split(names, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			env[name] = getenv(name)
+		}
+	}
+	return env
 }
 
 // applyEnv sets each flag not given on the command line from IVROUTER_NAME.
@@ -150,6 +183,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log := newLogger(stderr, o.logFormat, o.logLevel)
 	o.cfg.Logger = log
+	if o.demoCRM != "" {
+		if err := startDemoCRM(o.demoCRM, o.demoListen, log); err != nil {
+			log.Error("cannot start the demo CRM", "error", err)
+			return 1
+		}
+	}
 	srv, err := server.New(o.cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -185,6 +224,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 }
 
+// startDemoCRM serves a contacts file as the CRM the examples ask.
+func startDemoCRM(path, addr string, log *slog.Logger) error {
+	crm, err := crmstub.Load(path)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Info("demo CRM serving", "addr", ln.Addr().String(), "contacts", path)
+	go func() {
+		if err := crm.Serve(ln); err != nil {
+			log.Error("demo CRM stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	dir := getenv("IVROUTER_SCRIPTS")
 	if dir == "" {
@@ -198,7 +256,11 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		dir = args[0]
 	}
 	start := time.Now()
-	err := server.Check(server.Config{Scripts: dir, Logger: newLogger(stderr, "text", slog.LevelWarn)})
+	names := getenv("IVROUTER_ENV")
+	if names == "" {
+		names = defaultEnvNames
+	}
+	err := server.Check(server.Config{Scripts: dir, ScriptEnv: scriptEnv(names, getenv), Logger: newLogger(stderr, "text", slog.LevelWarn)})
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		return 1

@@ -1,0 +1,45 @@
+package server
+
+import (
+	"github.com/ivrouter/ivrouter/bridge/cache"
+	"github.com/ivrouter/ivrouter/bridge/env"
+	bhttp "github.com/ivrouter/ivrouter/bridge/http"
+	"github.com/ivrouter/ivrouter/bridge/ivr"
+	bjson "github.com/ivrouter/ivrouter/bridge/json"
+	scriptlog "github.com/ivrouter/ivrouter/bridge/log"
+	"github.com/ivrouter/ivrouter/bridge/phone"
+	"github.com/ivrouter/ivrouter/bridge/state"
+	"github.com/ivrouter/ivrouter/luavm"
+)
+
+// modules are the bridge modules a server gives its scripts.
+type modules struct {
+	ivr   *ivr.Module
+	http  *bhttp.Module
+	cache *cache.Module
+	state *state.Module
+}
+
+func (s *Server) modules() ([]luavm.Module, error) {
+	iv, err := ivr.New(ivr.Options{Language: s.cfg.Language, Call: s.ivrCall})
+	if err != nil {
+		return nil, err
+	}
+	m := &modules{
+		ivr:   iv,
+		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts}),
+		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries}),
+		state: state.New(state.Options{TTL: s.cfg.StateTTL}),
+	}
+	s.mods = m
+	return []luavm.Module{
+		{Name: "ivr", Loader: m.ivr.Loader, Global: true},
+		{Name: "http", Loader: m.http.Loader},
+		{Name: "cache", Loader: m.cache.Loader},
+		{Name: "state", Loader: m.state.Loader},
+		{Name: "json", Loader: bjson.New().Loader},
+		{Name: "log", Loader: scriptlog.New(s.log).Loader},
+		{Name: "phone", Loader: phone.New().Loader},
+		{Name: "env", Loader: env.New(s.cfg.ScriptEnv).Loader},
+	}, nil
+}
