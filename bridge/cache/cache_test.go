@@ -12,6 +12,7 @@ import (
 	"github.com/ivrouter/ivrouter/bridge/cache"
 	bhttp "github.com/ivrouter/ivrouter/bridge/http"
 	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
+	bjson "github.com/ivrouter/ivrouter/bridge/json"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/luavmtest"
 	lua "github.com/yuin/gopher-lua"
@@ -214,5 +215,23 @@ func TestBoundedStoreRefusesNewKeysWhenFull(t *testing.T) {
 	}
 	if s.Len() != 2 {
 		t.Errorf("len %d", s.Len())
+	}
+}
+
+func TestValuesRoundTripThroughJSONAndCache(t *testing.T) {
+	m := cache.New(cache.Options{})
+	e := engine(t, m, 2, map[string]string{"rt.lua": `local cache, json = require("cache"), require("json")
+		return function(doc)
+		  assert(cache.set("doc", json.decode(doc), 60))
+		  return json.encode((cache.get("doc")))
+		end`}, luavm.Module{Name: "json", Loader: bjson.New().Loader})
+	for _, doc := range []string{
+		`{"a":1,"b":[1,2,{"c":null}],"d":[],"e":{},"f":"ünï\"code","g":true,"h":-0.5,"i":12345678901}`,
+		`[null,[],{},"x"]`,
+		`"just a string"`,
+	} {
+		if got, err := luavmtest.Run(e, "rt", "c", doc); err != nil || got != doc {
+			t.Errorf("round trip of %s: %s %v", doc, got, err)
+		}
 	}
 }
