@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ivrouter/ivrouter/luavm/luavmtest"
 )
 
 // start serves cfg on a random loopback port.
@@ -42,17 +44,7 @@ func start(t testing.TB, cfg Config) (string, *Server) {
 
 func scriptsDir(t testing.TB, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, src := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return luavmtest.Dir(t, "", files)
 }
 
 func testdata(t testing.TB, name string) []byte {
@@ -344,9 +336,7 @@ func TestReloadUnderHTTPLoad(t *testing.T) {
 
 func scriptsDir2(t testing.TB, dir, name, src string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	luavmtest.Dir(t, dir, map[string]string{name: src})
 }
 
 type lockedWriter struct {

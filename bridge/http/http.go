@@ -11,7 +11,6 @@ package http
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	bjson "github.com/ivrouter/ivrouter/bridge/json"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/sony/gobreaker/v2"
 	lua "github.com/yuin/gopher-lua"
@@ -187,7 +187,7 @@ func (m *Module) parse(L *lua.LState, fn, method string, arg int) *request {
 			if err != nil {
 				L.RaiseError("%s: option json: %v", fn, err)
 			}
-			if r.body, err = encodeJSON(data); err != nil {
+			if r.body, err = bjson.Marshal(data); err != nil {
 				L.RaiseError("%s: option json: %v", fn, err)
 			}
 			if r.header.Get("Content-Type") == "" {
@@ -376,14 +376,4 @@ func (m *Module) checkRedirect(req *nethttp.Request, via []*nethttp.Request) err
 		return fmt.Errorf("redirect to %s, which is not an allowed host", req.URL.Host)
 	}
 	return nil
-}
-
-func encodeJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

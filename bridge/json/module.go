@@ -69,7 +69,7 @@ func (m *Module) encode(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("%s: %v", fn, err)
 	}
-	b, err := marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		// ToGo only lets through what encoding/json can write; this is a
 		// guard, not a path scripts can take.
@@ -79,11 +79,11 @@ func (m *Module) encode(L *lua.LState) int {
 	return 1
 }
 
-// marshal writes plain data as compact JSON. encoding/json already writes
+// Marshal writes plain data as compact JSON. encoding/json already writes
 // float64 integers below 1e21 without a point or exponent and other numbers
 // in their shortest form; only HTML escaping is turned off, because CRMs and
 // people read these bodies, not browsers.
-func marshal(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := stdjson.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

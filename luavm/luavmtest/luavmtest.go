@@ -40,7 +40,21 @@ func (c *Call) ID() string { return c.CallID }
 // and loads it with opts.
 func Engine(t testing.TB, files map[string]string, opts luavm.Options) *luavm.Engine {
 	t.Helper()
-	dir := t.TempDir()
+	e, err := luavm.NewEngine(Dir(t, "", files), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// Dir writes files (path → source) into dir, or a new temporary directory
+// when dir is "", and returns it.
+func Dir(t testing.TB, dir string, files map[string]string) string {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	for name, src := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -50,12 +64,7 @@ func Engine(t testing.TB, files map[string]string, opts luavm.Options) *luavm.En
 			t.Fatal(err)
 		}
 	}
-	e, err := luavm.NewEngine(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return e
+	return dir
 }
 
 // Run calls the named script with in, as the call with ID id, and returns
