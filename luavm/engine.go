@@ -15,7 +15,11 @@ type Engine struct {
 	opts   Options
 	cur    atomic.Pointer[Set]
 	reload sync.Mutex
+	closed atomic.Bool
 }
+
+// ErrClosed: the engine was closed.
+var ErrClosed = errors.New("script engine closed")
 
 // NewEngine builds the first Set of dir.
 func NewEngine(dir string, opts Options) (*Engine, error) {
@@ -51,6 +55,9 @@ func (e *Engine) Current() *Set { return e.cur.Load() }
 // failed (*Error), overran (ErrTimeout) or found no free VM (ErrBusy).
 func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, error) {
 	for {
+		if e.closed.Load() {
+			return nil, ErrClosed
+		}
 		s := e.cur.Load()
 		sc := s.Lookup(name, layer)
 		if sc == nil {
@@ -64,4 +71,7 @@ func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, 
 }
 
 // Close retires the current set.
-func (e *Engine) Close() { e.cur.Load().Close() }
+func (e *Engine) Close() {
+	e.closed.Store(true)
+	e.cur.Load().Close()
+}

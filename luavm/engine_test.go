@@ -394,3 +394,34 @@ func TestReloadUnderLoadFailsNoCall(t *testing.T) {
 		t.Fatalf("%d calls failed, %d succeeded across 20 reloads", failed.Load(), ok.Load())
 	}
 }
+
+func TestReplacementVMsLoadEveryScriptBeforeTakingACall(t *testing.T) {
+	loaded := make(chan struct{}, 10)
+	probe := Module{Name: "probe", Loader: func(L *lua.LState) int {
+		m := L.NewTable()
+		m.RawSetString("loaded", L.NewFunction(func(L *lua.LState) int { loaded <- struct{}{}; return 0 }))
+		L.Push(m)
+		return 1
+	}}
+	e := newEngine(t, map[string]string{
+		"s.lua": `require("probe").loaded()
+			return function(x) if x == "boom" then error("boom") end return "ok" end`,
+	}, Options{VMs: 1, Modules: []Module{probe}})
+	<-loaded // the pool's only VM, loaded by Build
+	if _, err := call(t, e, "s", 0, "boom"); err == nil {
+		t.Fatal("boom did not fail")
+	}
+	select {
+	case <-loaded: // the replacement loaded the script with no call waiting
+	case <-time.After(5 * time.Second):
+		t.Fatal("the replacement VM did not load the script ahead of calls")
+	}
+	if got := mustCall(t, e, "s", 0, "x"); got != "ok" {
+		t.Errorf("after the replacement: %q", got)
+	}
+	select {
+	case <-loaded:
+		t.Error("the script loaded again inside a call")
+	default:
+	}
+}

@@ -87,7 +87,9 @@ type Call interface {
 }
 
 // CallOf returns the call a VM is answering, or nil while a script loads.
-// Go modules use it to reach per-call data.
+// Go modules use it to reach per-call data. They use Budget or DeadlineOf
+// for time limits and must not derive contexts from L.Context(): it is the
+// VM's, reused from call to call.
 func CallOf(L *lua.LState) Call {
 	if c, ok := L.Context().(*runCtx); ok && c.job != nil {
 		return c.job.call

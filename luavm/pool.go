@@ -24,6 +24,7 @@ type job struct {
 const (
 	queued int32 = iota
 	running
+	finishing // the script returned; its result is being read
 	finished
 	abandoned
 )
@@ -88,10 +89,10 @@ func (s *Set) abandon(j *job) error {
 		if j.replaced {
 			s.spawn(nil)
 		}
-		return ErrTimeout
+		return ErrTimeout // the VM never reads the call's result now
 	}
 	s.stuck.Add(-1)
-	<-j.done // it finished as the deadline passed: use its answer
+	<-j.done // it finished, or is reading its result, as the deadline passed: use its answer
 	err := j.err
 	putJob(j)
 	return err
@@ -101,7 +102,12 @@ func (s *Set) abandon(j *job) error {
 func (s *Set) worker(v *vm) {
 	defer s.workers.Done()
 	if v == nil {
-		v = newVM(s)
+		select {
+		case <-s.quit: // retired before it started
+			return
+		default:
+		}
+		v = s.freshVM()
 	}
 	for {
 		select {
@@ -110,12 +116,12 @@ func (s *Set) worker(v *vm) {
 				continue
 			}
 			err := s.serve(v, j)
-			if j.state.CompareAndSwap(running, finished) {
+			if j.state.CompareAndSwap(running, finished) || j.state.CompareAndSwap(finishing, finished) {
 				j.err = err
 				j.done <- struct{}{}
 				if err != nil { // a failed VM may hold half-done state
 					v.close()
-					v = newVM(s)
+					v = s.freshVM()
 				}
 				continue
 			}
@@ -124,12 +130,22 @@ func (s *Set) worker(v *vm) {
 			if j.replaced {
 				return
 			}
-			v = newVM(s)
+			v = s.freshVM()
 		case <-s.quit:
 			v.close()
 			return
 		}
 	}
+}
+
+// freshVM replaces a VM that failed or overran, loading every script before
+// it takes a call, on the worker's goroutine so no caller waits for it.
+func (s *Set) freshVM() *vm {
+	v := newVM(s)
+	if err := v.preload(s.scripts, s.opts.LoadTimeout); err != nil {
+		s.opts.Logger.Error("a replacement VM could not load every script ahead of calls", "error", err)
+	}
+	return v
 }
 
 // serve runs one call, turning a panic outside Lua into an error.

@@ -387,6 +387,11 @@ func (v *vm) call(j *job) error {
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
+	// Past this point the caller waits for the result instead of giving up,
+	// so Result never writes into a call the caller has answered itself.
+	if !j.state.CompareAndSwap(running, finishing) {
+		return ErrTimeout
+	}
 	if err := j.call.Result(L, ret); err != nil {
 		return &Error{Where: fmt.Sprintf("%s:%d", j.script.Path, e.handle.Proto.LineDefined), Msg: err.Error()}
 	}

@@ -78,7 +78,9 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 func (s *Server) fallback(ctx *fasthttp.RequestCtx, sc *luavm.Script, c *call, err error) {
 	layer, ok := s.fallbackFor(sc)
 	a := ivr.Fallback(layer, ok, err.Error())
-	ctx.SetBody(a.AppendJSON(c.out[:0]))
+	// A fresh buffer: after a timeout c belongs to the VM that overran.
+	var buf [64]byte
+	ctx.SetBody(a.AppendJSON(buf[:0]))
 	if errors.Is(err, luavm.ErrNoScript) {
 		s.log.Debug("no script for layer", "layer", c.req.LayerID, "ivr_unique_id", c.req.UniqueID, "answer", a.Summary())
 		return

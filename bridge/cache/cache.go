@@ -71,9 +71,10 @@ type Module struct {
 
 // flight is one loader run that concurrent misses of its key wait for.
 type flight struct {
-	done chan struct{}
-	val  any
-	err  error
+	done     chan struct{}
+	deadline time.Time // the leader's call deadline: past it, nobody joins
+	val      any
+	err      error
 }
 
 // New returns the module.
@@ -172,16 +173,21 @@ func (m *Module) remember(L *lua.LState) int {
 // runs it in its own VM, the others wait for its result or their deadline.
 func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *lua.LFunction) (any, error) {
 	m.mu.Lock()
-	if f := m.flights[key]; f != nil {
+	// A leader past its own deadline may be stuck in Go code: start afresh
+	// rather than wait for it.
+	if f := m.flights[key]; f != nil && (f.deadline.IsZero() || time.Now().Before(f.deadline)) {
 		m.mu.Unlock()
 		return wait(L, f)
 	}
 	f := &flight{done: make(chan struct{})}
+	f.deadline, _ = luavm.DeadlineOf(L)
 	m.flights[key] = f
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
-		delete(m.flights, key)
+		if m.flights[key] == f {
+			delete(m.flights, key)
+		}
 		m.mu.Unlock()
 		close(f.done)
 	}()
@@ -263,8 +269,10 @@ func checkValue(L *lua.LState, fn string, n int) any {
 
 func (m *Module) checkTTL(L *lua.LState, fn string, n int) time.Duration {
 	s, ok := L.Get(n).(lua.LNumber)
+	// Compared as a float first: a huge or NaN ttl overflows a Duration.
+	ok = ok && s > 0 && float64(s) <= m.opts.MaxTTL.Seconds()
 	ttl := time.Duration(float64(s) * float64(time.Second))
-	if !ok || s <= 0 || ttl > m.opts.MaxTTL {
+	if !ok {
 		L.RaiseError("%s: ttl must be seconds from more than 0 to %v, got %s", fn, m.opts.MaxTTL, L.Get(n).String())
 	}
 	return ttl

@@ -235,3 +235,20 @@ func TestValuesRoundTripThroughJSONAndCache(t *testing.T) {
 		}
 	}
 }
+
+func TestTTLMustBeFiniteAndBounded(t *testing.T) {
+	e := engine(t, cache.New(cache.Options{}), 1, map[string]string{"ttl.lua": `local cache = require("cache")
+		return function(ttl) cache.set("k", "v", tonumber(ttl)) return "stored" end`})
+	for _, ttl := range []string{"0", "-1", "1/0", "1e300", "86401"} {
+		in := ttl
+		if ttl == "1/0" {
+			in = "inf"
+		}
+		if _, err := luavmtest.Run(e, "ttl", "c", in); err == nil || !strings.Contains(err.Error(), "ttl must be seconds") {
+			t.Errorf("ttl %s: %v", ttl, err)
+		}
+	}
+	if out, err := luavmtest.Run(e, "ttl", "c", "60"); err != nil || out != "stored" {
+		t.Errorf("ttl 60: %q %v", out, err)
+	}
+}

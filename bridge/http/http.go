@@ -234,12 +234,12 @@ func eachString(L *lua.LState, fn, name string, v lua.LValue, f func(k, v string
 
 // send runs the request under the call's deadline and the host's breaker.
 func (m *Module) send(L *lua.LState, r *request) (lua.LValue, error) {
-	timeout := r.timeout
+	timeout, capped := r.timeout, false
 	if left, ok := luavm.Budget(L); ok {
 		if left <= 0 {
 			return nil, errors.New("no time left before the call's deadline")
 		}
-		timeout = min(timeout, left)
+		timeout, capped = min(timeout, left), left < timeout
 	}
 	host := r.url.Host
 	done, err := m.breaker(host).Allow()
@@ -249,17 +249,23 @@ func (m *Module) send(L *lua.LState, r *request) (lua.LValue, error) {
 	}
 	start := time.Now()
 	status, res, err := m.roundTrip(L, r, timeout)
+	done(breakerOutcome(status, err, capped))
 	m.observe(host, status, time.Since(start))
-	done(breakerOutcome(status, err))
 	return res, err
 }
 
+// errShortBudget is a timeout of our own making: the call had little time
+// left, which says nothing about the CRM's health.
+var errShortBudget = errors.New("timed out on the call's deadline")
+
 // breakerOutcome counts what says the CRM is unwell: no answer, or a 5xx.
-func breakerOutcome(status int, err error) error {
-	if status >= 500 {
+func breakerOutcome(status int, err error, capped bool) error {
+	switch {
+	case status >= 500:
 		return fmt.Errorf("status %d", status)
-	}
-	if status == 0 {
+	case status == 0 && capped && err != nil && strings.HasPrefix(err.Error(), "timeout"):
+		return errShortBudget
+	case status == 0:
 		return err
 	}
 	return nil
@@ -329,6 +335,7 @@ func (m *Module) breaker(host string) *gobreaker.TwoStepCircuitBreaker[struct{}]
 			MaxRequests: 1,
 			Timeout:     m.opts.Cooldown,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+			IsExcluded:  func(err error) bool { return errors.Is(err, errShortBudget) },
 		})
 		m.breakers[host] = b
 	}
