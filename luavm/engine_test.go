@@ -1,4 +1,4 @@
-package luavm
+package luavm_test
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ivrouter/ivrouter/luavm"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -21,7 +22,7 @@ func TestRoutesFollowTheLayout(t *testing.T) {
 		"layers/12.lua": `return { handle = function(x) return "layer12:" .. x end, fallback = 3, deadline = 250 }`,
 		"notes.txt":     `not a script`,
 		".hidden/x.lua": `this is not lua`,
-	}, Options{VMs: 2})
+	}, luavm.Options{VMs: 2})
 	for _, tc := range []struct {
 		name  string
 		layer int
@@ -36,8 +37,8 @@ func TestRoutesFollowTheLayout(t *testing.T) {
 			t.Errorf("route %q layer %d: got %q, want %q", tc.name, tc.layer, got, tc.want)
 		}
 	}
-	if _, err := call(t, e, "missing", 5, "a"); !errors.Is(err, ErrNoScript) {
-		t.Errorf("unknown name: got %v, want ErrNoScript", err)
+	if _, err := call(t, e, "missing", 5, "a"); !errors.Is(err, luavm.ErrNoScript) {
+		t.Errorf("unknown name: got %v, want luavm.ErrNoScript", err)
 	}
 	sc := e.Current().Lookup("", 12)
 	if !sc.HasFallback || sc.Fallback != 3 || e.Current().DeadlineOf(sc) != 250*time.Millisecond {
@@ -46,9 +47,9 @@ func TestRoutesFollowTheLayout(t *testing.T) {
 }
 
 func TestNoDefaultMeansNoScript(t *testing.T) {
-	e := newEngine(t, map[string]string{"layers/5.lua": `return function(x) return x end`}, Options{VMs: 1})
-	if _, err := call(t, e, "", 6, "a"); !errors.Is(err, ErrNoScript) {
-		t.Fatalf("got %v, want ErrNoScript", err)
+	e := newEngine(t, map[string]string{"layers/5.lua": `return function(x) return x end`}, luavm.Options{VMs: 1})
+	if _, err := call(t, e, "", 6, "a"); !errors.Is(err, luavm.ErrNoScript) {
+		t.Fatalf("got %v, want luavm.ErrNoScript", err)
 	}
 }
 
@@ -69,7 +70,7 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 		"lib/cycle_b.lua": "return require('lib.cycle_a')",
 		"fine.lua":        "return function(x) return x end",
 	})
-	_, err := Build(dir, Options{VMs: 1})
+	_, err := luavm.Build(dir, luavm.Options{VMs: 1})
 	if err != nil {
 		// compile problems come first; fix them to see load problems
 		t.Logf("first pass:\n%v", err)
@@ -86,9 +87,9 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 	for _, f := range []string{"syntax.lua", "Bad Name.lua", "layers/x.lua", "layers/05.lua", "other/y.lua"} {
 		os.Remove(filepath.Join(dir, f))
 	}
-	_, err = Build(dir, Options{VMs: 1})
+	_, err = luavm.Build(dir, luavm.Options{VMs: 1})
 	if err == nil {
-		t.Fatal("Build of broken scripts succeeded")
+		t.Fatal("luavm.Build of broken scripts succeeded")
 	}
 	msg = err.Error()
 	for _, want := range []string{
@@ -114,21 +115,21 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 func TestLoadTimeoutStopsAScriptThatNeverLoads(t *testing.T) {
 	dir := writeScripts(t, "", map[string]string{"spin.lua": "while true do end\nreturn function() end"})
 	start := time.Now()
-	_, err := Build(dir, Options{VMs: 1, LoadTimeout: 100 * time.Millisecond})
+	_, err := luavm.Build(dir, luavm.Options{VMs: 1, LoadTimeout: 100 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "spin.lua:1:") {
 		t.Fatalf("got %v, want a load error at spin.lua:1", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Build took %v", d)
+		t.Errorf("luavm.Build took %v", d)
 	}
 }
 
 // boom is a Go module whose functions misbehave on purpose.
-func boom(block chan struct{}) Module { return boomSignal(block, nil) }
+func boom(block chan struct{}) luavm.Module { return boomSignal(block, nil) }
 
 // boomSignal is boom whose block also reports, on entered, that it started.
-func boomSignal(block, entered chan struct{}) Module {
-	return Module{Name: "boom", Loader: func(L *lua.LState) int {
+func boomSignal(block, entered chan struct{}) luavm.Module {
+	return luavm.Module{Name: "boom", Loader: func(L *lua.LState) int {
 		t := L.NewTable()
 		t.RawSetString("panic", L.NewFunction(func(L *lua.LState) int { panic("kaboom") }))
 		t.RawSetString("block", L.NewFunction(func(L *lua.LState) int {
@@ -156,23 +157,23 @@ func TestEveryFailureIsAnsweredWithinTheDeadline(t *testing.T) {
 		"error.lua":   "return function()\n  local t = nil\n  return t.x\nend",
 		"panic.lua":   "local boom = require('boom')\nreturn function()\n  boom.panic()\nend",
 		"block.lua":   "local boom = require('boom')\nreturn function()\n  boom.block()\nend",
-		"wrong.lua":   `return function() return 42 end`,
+		"wrong.lua":   `return function() return {} end`,
 		"ok.lua":      `return function(x) return "ok:" .. x end`,
 		"recurse.lua": `local function f(n) return f(n + 1) + 1 end return function() return f(1) end`,
-	}, Options{VMs: 2, Deadline: deadline, Modules: []Module{boom(block)}})
+	}, luavm.Options{VMs: 2, Deadline: deadline, Modules: []luavm.Module{boom(block)}})
 	for _, tc := range []struct {
 		name string
 		want string // in the error
 	}{
-		{"loop", ErrTimeout.Error()},
-		{"pcall", ErrTimeout.Error()},
+		{"loop", luavm.ErrTimeout.Error()},
+		{"pcall", luavm.ErrTimeout.Error()},
 		{"rep", "rep.lua:1: string.rep: result would be over"},
 		{"rep2", "string.rep: result would be over"},
-		{"gsub", ErrTimeout.Error()},
+		{"gsub", luavm.ErrTimeout.Error()},
 		{"error", "error.lua:3:"},
 		{"panic", "panic.lua:3: Go panic: kaboom"},
-		{"block", ErrTimeout.Error()},
-		{"wrong", "wrong.lua:1: handler returned number"},
+		{"block", luavm.ErrTimeout.Error()},
+		{"wrong", "wrong.lua:1: handler returned table"},
 		{"recurse", "recurse.lua:1:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,7 +201,7 @@ func TestBusyPoolAnswersAtTheDeadline(t *testing.T) {
 	e := newEngine(t, map[string]string{
 		"block.lua": "local boom = require('boom')\nreturn { deadline = 2000, handle = function() boom.block() return 'done' end }",
 		"ok.lua":    `return { deadline = 100, handle = function(x) return x end }`,
-	}, Options{VMs: 1, Modules: []Module{boomSignal(block, entered)}})
+	}, luavm.Options{VMs: 1, Modules: []luavm.Module{boomSignal(block, entered)}})
 	var blocked error
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -209,8 +210,8 @@ func TestBusyPoolAnswersAtTheDeadline(t *testing.T) {
 		_, blocked = call(t, e, "block", 0, "a")
 	}()
 	<-entered // the only VM is now busy
-	if _, err := call(t, e, "ok", 0, "x"); !errors.Is(err, ErrBusy) {
-		t.Errorf("with the only VM blocked: got %v, want ErrBusy", err)
+	if _, err := call(t, e, "ok", 0, "x"); !errors.Is(err, luavm.ErrBusy) {
+		t.Errorf("with the only VM blocked: got %v, want luavm.ErrBusy", err)
 	}
 	close(block)
 	wg.Wait()
@@ -229,7 +230,7 @@ func TestSandboxLeavesOutDangerousLibraries(t *testing.T) {
 			return type(v)
 		end`,
 		"req.lua": `return function(name) local ok, err = pcall(require, name) return tostring(ok) .. " " .. tostring(err) end`,
-	}, Options{VMs: 1})
+	}, luavm.Options{VMs: 1})
 	for _, name := range []string{"os", "io", "debug", "load", "loadstring", "dofile", "loadfile", "getfenv", "setfenv", "collectgarbage", "module", "package", "coroutine", "channel", "newproxy", "_printregs"} {
 		if got := mustCall(t, e, "probe", 0, name); got != "nil" {
 			t.Errorf("%s is %s in the sandbox", name, got)
@@ -278,7 +279,7 @@ func TestNothingACallDoesLeaksIntoTheNext(t *testing.T) {
 					type(tostring), type(getmetatable("")),
 				}, ",")
 			end`,
-	}, Options{VMs: 1})
+	}, luavm.Options{VMs: 1})
 	want := "nil,nil,nil,1,ABC,ABC,nil,1,function,string"
 	for _, what := range []string{"global", "strmeta", "strmeta2", "strfn", "rawstr", "insert", "tablefn", "ivr", "shadow", "unset"} {
 		mustCall(t, e, "vandal", 0, what)
@@ -302,7 +303,7 @@ func TestGlobalsWorkWithinACall(t *testing.T) {
 				greeting = nil
 				return before .. "," .. after .. "," .. tostring(greeting) .. "," .. tostring(extra)
 			end`,
-	}, Options{VMs: 1})
+	}, luavm.Options{VMs: 1})
 	for i := 0; i < 3; i++ {
 		if got := mustCall(t, e, "g", 0, ""); got != "hi,bye,nil,1" {
 			t.Fatalf("call %d: %q", i, got)
@@ -317,7 +318,7 @@ func TestRequireLoadsLibModulesOncePerVM(t *testing.T) {
 		"lib/returnsnil.lua": `x = 1`,
 		"a.lua":              `local c = require("lib.count") local n = require("lib.nested.x") return function() return tostring(c.loads()) .. n.name end`,
 		"b.lua":              `local c = require("lib.count") return function() return tostring(c.loads()) .. tostring(require("lib.returnsnil")) end`,
-	}, Options{VMs: 1})
+	}, luavm.Options{VMs: 1})
 	for i := 0; i < 3; i++ {
 		if got := mustCall(t, e, "a", 0, ""); got != "1nested" {
 			t.Fatalf("a: %q, want lib.count loaded once", got)
@@ -330,7 +331,7 @@ func TestRequireLoadsLibModulesOncePerVM(t *testing.T) {
 
 func TestReloadSwapsOnlyAGoodSet(t *testing.T) {
 	dir := writeScripts(t, "", map[string]string{"v.lua": `return function() return "v1" end`})
-	e, err := NewEngine(dir, Options{VMs: 2})
+	e, err := luavm.NewEngine(dir, luavm.Options{VMs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +358,7 @@ func TestReloadSwapsOnlyAGoodSet(t *testing.T) {
 
 func TestReloadUnderLoadFailsNoCall(t *testing.T) {
 	dir := writeScripts(t, "", map[string]string{"v.lua": `return function(x) return x end`})
-	e, err := NewEngine(dir, Options{VMs: 4})
+	e, err := luavm.NewEngine(dir, luavm.Options{VMs: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func TestReloadUnderLoadFailsNoCall(t *testing.T) {
 
 func TestReplacementVMsLoadEveryScriptBeforeTakingACall(t *testing.T) {
 	loaded := make(chan struct{}, 10)
-	probe := Module{Name: "probe", Loader: func(L *lua.LState) int {
+	probe := luavm.Module{Name: "probe", Loader: func(L *lua.LState) int {
 		m := L.NewTable()
 		m.RawSetString("loaded", L.NewFunction(func(L *lua.LState) int { loaded <- struct{}{}; return 0 }))
 		L.Push(m)
@@ -406,8 +407,8 @@ func TestReplacementVMsLoadEveryScriptBeforeTakingACall(t *testing.T) {
 	e := newEngine(t, map[string]string{
 		"s.lua": `require("probe").loaded()
 			return function(x) if x == "boom" then error("boom") end return "ok" end`,
-	}, Options{VMs: 1, Modules: []Module{probe}})
-	<-loaded // the pool's only VM, loaded by Build
+	}, luavm.Options{VMs: 1, Modules: []luavm.Module{probe}})
+	<-loaded // the pool's only VM, loaded by luavm.Build
 	if _, err := call(t, e, "s", 0, "boom"); err == nil {
 		t.Fatal("boom did not fail")
 	}
