@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/luavmtest"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -124,26 +125,6 @@ func TestLoadTimeoutStopsAScriptThatNeverLoads(t *testing.T) {
 	}
 }
 
-// boom is a Go module whose functions misbehave on purpose.
-func boom(block chan struct{}) luavm.Module { return boomSignal(block, nil) }
-
-// boomSignal is boom whose block also reports, on entered, that it started.
-func boomSignal(block, entered chan struct{}) luavm.Module {
-	return luavm.Module{Name: "boom", Loader: func(L *lua.LState) int {
-		t := L.NewTable()
-		t.RawSetString("panic", L.NewFunction(func(L *lua.LState) int { panic("kaboom") }))
-		t.RawSetString("block", L.NewFunction(func(L *lua.LState) int {
-			if entered != nil {
-				entered <- struct{}{}
-			}
-			<-block
-			return 0
-		}))
-		L.Push(t)
-		return 1
-	}}
-}
-
 func TestEveryFailureIsAnsweredWithinTheDeadline(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
@@ -156,11 +137,11 @@ func TestEveryFailureIsAnsweredWithinTheDeadline(t *testing.T) {
 		"gsub.lua":    `return function() local s = string.rep("a", 2 * 1024 * 1024) for i = 1, 50 do s = s:gsub("a", "a") end return s end`,
 		"error.lua":   "return function()\n  local t = nil\n  return t.x\nend",
 		"panic.lua":   "local boom = require('boom')\nreturn function()\n  boom.panic()\nend",
-		"block.lua":   "local boom = require('boom')\nreturn function()\n  boom.block()\nend",
+		"block.lua":   "local boom = require('boom')\nreturn function()\n  boom.wait()\nend",
 		"wrong.lua":   `return function() return {} end`,
 		"ok.lua":      `return function(x) return "ok:" .. x end`,
 		"recurse.lua": `local function f(n) return f(n + 1) + 1 end return function() return f(1) end`,
-	}, luavm.Options{VMs: 2, Deadline: deadline, Modules: []luavm.Module{boom(block)}})
+	}, luavm.Options{VMs: 2, Deadline: deadline, Modules: []luavm.Module{luavmtest.Gate("boom", block, nil)}})
 	for _, tc := range []struct {
 		name string
 		want string // in the error
@@ -199,9 +180,9 @@ func TestEveryFailureIsAnsweredWithinTheDeadline(t *testing.T) {
 func TestBusyPoolAnswersAtTheDeadline(t *testing.T) {
 	block, entered := make(chan struct{}), make(chan struct{})
 	e := newEngine(t, map[string]string{
-		"block.lua": "local boom = require('boom')\nreturn { deadline = 2000, handle = function() boom.block() return 'done' end }",
+		"block.lua": "local boom = require('boom')\nreturn { deadline = 2000, handle = function() boom.wait() return 'done' end }",
 		"ok.lua":    `return { deadline = 100, handle = function(x) return x end }`,
-	}, luavm.Options{VMs: 1, Modules: []luavm.Module{boomSignal(block, entered)}})
+	}, luavm.Options{VMs: 1, Modules: []luavm.Module{luavmtest.Gate("boom", block, entered)}})
 	var blocked error
 	var wg sync.WaitGroup
 	wg.Add(1)

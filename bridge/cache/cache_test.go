@@ -15,7 +15,6 @@ import (
 	bjson "github.com/ivrouter/ivrouter/bridge/json"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/luavmtest"
-	lua "github.com/yuin/gopher-lua"
 )
 
 // clock is a settable time for expiry tests.
@@ -166,7 +165,7 @@ func TestWaitersGiveUpAtTheirDeadline(t *testing.T) {
 		"quick.lua": `local cache = require("cache") return { deadline = 150, handle = function()
 			local v, err = cache.remember("k", 60, function() return "mine" end)
 			return tostring(v) .. "|" .. tostring(err) end }`,
-	}, gate(block, entered))
+	}, luavmtest.Gate("gate", block, entered))
 	slow := make(chan string)
 	go func() {
 		out, _ := luavmtest.Run(e, "slow", "a", "")
@@ -185,21 +184,6 @@ func TestWaitersGiveUpAtTheirDeadline(t *testing.T) {
 	if got := <-slow; got != "v" {
 		t.Errorf("the loader's own call: %q", got)
 	}
-}
-
-// gate is a module whose wait() reports on entered, then blocks until block
-// closes.
-func gate(block, entered chan struct{}) luavm.Module {
-	return luavm.Module{Name: "gate", Loader: func(L *lua.LState) int {
-		t := L.NewTable()
-		t.RawSetString("wait", L.NewFunction(func(L *lua.LState) int {
-			entered <- struct{}{}
-			<-block
-			return 0
-		}))
-		L.Push(t)
-		return 1
-	}}
 }
 
 func TestBoundedStoreRefusesNewKeysWhenFull(t *testing.T) {

@@ -74,3 +74,22 @@ func Run(e *luavm.Engine, name, id, in string) (string, error) {
 	_, err := e.Run(name, 0, time.Now(), c)
 	return c.Out, err
 }
+
+// Gate is a Go module that misbehaves on purpose. gate.wait() reports on
+// entered (unless it is nil) and blocks until block is closed: a CRM call
+// that never returns. gate.panic() panics in Go.
+func Gate(name string, block, entered chan struct{}) luavm.Module {
+	return luavm.Module{Name: name, Loader: func(L *lua.LState) int {
+		t := L.NewTable()
+		t.RawSetString("wait", L.NewFunction(func(L *lua.LState) int {
+			if entered != nil {
+				entered <- struct{}{}
+			}
+			<-block
+			return 0
+		}))
+		t.RawSetString("panic", L.NewFunction(func(L *lua.LState) int { panic("kaboom") }))
+		L.Push(t)
+		return 1
+	}}
+}
