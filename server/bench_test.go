@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -13,7 +14,7 @@ func BenchmarkHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.Shutdown()
+	defer srv.Shutdown(context.Background())
 	body := request("5", "12345678")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

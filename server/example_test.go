@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Shutdown()
+	defer srv.Shutdown(context.Background())
 
 	// srv.Serve(listener) serves HTTP; here one request goes straight to
 	// the handler.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -37,36 +39,50 @@ func (c *call) ID() string { return c.req.UniqueID }
 var calls = sync.Pool{New: func() any { return &call{out: make([]byte, 0, 256)} }}
 
 // Handler answers one Voicenter request. POST / runs the script of the
-// request's LAYER_ID (else default.lua); POST /NAME runs NAME.lua.
+// request's LAYER_ID (else default.lua); POST /NAME runs NAME.lua. Every
+// request is counted and logged once, on one line, however it ends.
 func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	s.metrics.inFlight.Add(1)
+	defer s.metrics.inFlight.Add(-1)
+	if status, why := s.access.check(ctx); status != 0 {
+		o := outcomeForbidden
+		if status == fasthttp.StatusUnauthorized {
+			o = outcomeUnauthorized
+		}
+		s.reject(ctx, start, status, o, why)
+		return
+	}
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
-		s.reject(ctx, fasthttp.StatusMethodNotAllowed, "method %s not allowed: Voicenter POSTs", clip(ctx.Method()))
+		s.reject(ctx, start, fasthttp.StatusMethodNotAllowed, outcomeBadRequest, "method "+clip(ctx.Method())+" not allowed: Voicenter POSTs")
 		return
 	}
 	name, ok := route(ctx.Path())
 	if !ok || (name != "" && s.engine.Current().Lookup(name, 0) == nil) {
-		s.reject(ctx, fasthttp.StatusNotFound, "no script answers %s", clip(ctx.Path()))
+		s.reject(ctx, start, fasthttp.StatusNotFound, outcomeNotFound, "no script answers "+clip(ctx.Path()))
 		return
 	}
 	c := calls.Get().(*call)
 	if err := ivr.Decode(ctx.PostBody(), &c.req); err != nil {
 		calls.Put(c)
-		s.reject(ctx, fasthttp.StatusBadRequest, "%v", err)
+		s.reject(ctx, start, fasthttp.StatusBadRequest, outcomeBadRequest, err.Error())
 		return
 	}
+	running := time.Now()
 	sc, err := s.engine.Run(name, c.req.LayerID, start, c)
+	ran := time.Since(running)
 	if errors.Is(err, luavm.ErrNoScript) && name != "" {
 		calls.Put(c) // removed by a reload since the lookup above
-		s.reject(ctx, fasthttp.StatusNotFound, "no script answers %s", clip(ctx.Path()))
+		s.reject(ctx, start, fasthttp.StatusNotFound, outcomeNotFound, "no script answers "+clip(ctx.Path()))
 		return
 	}
 	ctx.SetContentType("application/json")
 	if err != nil {
-		s.fallback(ctx, sc, c, err)
+		s.fallback(ctx, start, ran, sc, c, err)
 	} else {
 		ctx.SetBody(c.out)
+		s.done(start, ran, sc, &c.req, &c.action, outcomeOK, nil)
 	}
 	if !errors.Is(err, luavm.ErrTimeout) { // an overrun call may still be touched by its VM
 		calls.Put(c)
@@ -75,22 +91,24 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 
 // fallback answers for a script that could not: the script's fallback
 // layer, else the configured one, else STATUS 1.
-func (s *Server) fallback(ctx *fasthttp.RequestCtx, sc *luavm.Script, c *call, err error) {
+func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Duration, sc *luavm.Script, c *call, err error) {
 	layer, ok := s.fallbackFor(sc)
 	a := ivr.Fallback(layer, ok, err.Error())
 	// A fresh buffer: after a timeout c belongs to the VM that overran.
 	var buf [64]byte
 	ctx.SetBody(a.AppendJSON(buf[:0]))
-	if errors.Is(err, luavm.ErrNoScript) {
-		s.log.Debug("no script for layer", "layer", c.req.LayerID, "ivr_unique_id", c.req.UniqueID, "answer", a.Summary())
-		return
+	o := outcomeScriptError
+	switch {
+	case errors.Is(err, luavm.ErrNoScript):
+		o, err = outcomeFallback, nil // routine: the layer has no script of its own
+	case errors.Is(err, luavm.ErrTimeout):
+		o = outcomeTimeout
+	case errors.Is(err, luavm.ErrBusy):
+		o = outcomeBusy
+	case errors.Is(err, luavm.ErrClosed):
+		o = outcomeShutdown
 	}
-	script := ""
-	if sc != nil {
-		script = sc.Path
-	}
-	// A luavm.Error reads "file:line: message": one grep finds the line.
-	s.log.Warn("script failed, answered the fallback", "script", script, "error", err.Error(), "ivr_unique_id", c.req.UniqueID, "layer", c.req.LayerID, "answer", a.Summary())
+	s.done(start, ran, sc, &c.req, &a, o, err)
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".
@@ -108,23 +126,34 @@ func route(path []byte) (string, bool) {
 	return name, luavm.ValidName(name)
 }
 
-// reject answers bad input with a JSON error and logs it; no script runs.
-func (s *Server) reject(ctx *fasthttp.RequestCtx, status int, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+// reject answers a request no script may see with a JSON error, then
+// counts and logs it.
+func (s *Server) reject(ctx *fasthttp.RequestCtx, start time.Time, status int, o outcome, msg string) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(ivr.AppendString(append(make([]byte, 0, len(msg)+16), `{"error":`...), msg), '}'))
-	s.log.Warn("request rejected", "status", status, "error", msg, "remote", ctx.RemoteIP().String(), "path", clip(ctx.Path()))
+	s.metrics.none.count(0, o)
+	s.metrics.latency.Observe(time.Since(start).Seconds())
+	if s.log.Enabled(context.Background(), slog.LevelWarn) {
+		s.log.LogAttrs(context.Background(), slog.LevelWarn, "request rejected",
+			slog.Int("status", status), slog.String("outcome", o.String()), slog.String("error", msg),
+			slog.String("remote", ctx.RemoteIP().String()), slog.String("path", clip(ctx.Path())),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
+	}
 }
 
 // transportError answers requests fasthttp could not read.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	status := fasthttp.StatusBadRequest
 	msg := "unreadable request: " + err.Error()
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, msg = fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", s.cfg.MaxBody)
+	case errors.As(err, &small):
+		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("headers over %d bytes", s.cfg.MaxHeaderBytes)
 	}
-	s.reject(ctx, status, "%s", msg)
+	s.reject(ctx, time.Now(), status, outcomeBadRequest, msg)
 }
 
 func clip(b []byte) string {

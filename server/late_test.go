@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ return { deadline = 20, fallback = 99, handle = function(call) return slow.pass(
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown()
+	defer srv.Shutdown(context.Background())
 	body := request("5", "1")
 	var wg sync.WaitGroup
 	for i := 0; i < 200; i++ {

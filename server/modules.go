@@ -27,7 +27,7 @@ func (s *Server) modules() ([]luavm.Module, error) {
 	}
 	m := &modules{
 		ivr:   iv,
-		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts}),
+		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Observe: s.metrics.observeHTTP}),
 		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries}),
 		state: state.New(state.Options{TTL: s.cfg.StateTTL}),
 	}

@@ -5,11 +5,16 @@
 package server
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
@@ -45,6 +50,27 @@ type Config struct {
 	CacheEntries int
 	// StateTTL is how long a call's state lives after its last write.
 	StateTTL time.Duration
+	// Token, when set, must come with every request: as the token query
+	// parameter of the layer's URL or as an Authorization: Bearer header.
+	Token string
+	// AllowIPs, when set, are the only addresses calls may come from.
+	AllowIPs []netip.Prefix
+	// TrustProxies are proxies whose X-Forwarded-For names the caller.
+	TrustProxies []netip.Prefix
+	// TLSCert and TLSKey are PEM files to serve HTTPS with; Reload reads
+	// them again.
+	TLSCert, TLSKey string
+	// MaskCaller hides all but the last digits of CALLER_ID in the call log.
+	MaskCaller bool
+	// ReadTimeout bounds reading a request, headers and body, so a slow
+	// client cannot hold a connection; WriteTimeout bounds writing the
+	// answer; IdleTimeout bounds a keep-alive connection's wait for its
+	// next request.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers.
+	MaxHeaderBytes int
+	// MaxConns bounds open connections; more are answered 503 and closed.
+	MaxConns int
 	// Modules are extra Go modules for scripts, for programs that embed the
 	// router.
 	Modules []luavm.Module
@@ -58,6 +84,13 @@ const (
 	DefaultDeadline = 3 * time.Second
 	DefaultLanguage = "EN"
 	DefaultMaxBody  = 64 << 10
+	// Voicenter's requests are small and its wait is 5 s: a client slower
+	// than that is not Voicenter.
+	DefaultReadTimeout    = 5 * time.Second
+	DefaultWriteTimeout   = 5 * time.Second
+	DefaultIdleTimeout    = 90 * time.Second
+	DefaultMaxHeaderBytes = 8 << 10
+	DefaultMaxConns       = 10000
 )
 
 // DefaultScriptEnv are the environment variables scripts may read when
@@ -77,6 +110,11 @@ func (c Config) withDefaults() Config {
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
 	}
+	c.ReadTimeout = orDefault(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxHeaderBytes = orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.MaxConns = orDefault(c.MaxConns, DefaultMaxConns)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,19 +127,36 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // Server is the router: an HTTP front on a luavm.Engine.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	engine *luavm.Engine
-	http   *fasthttp.Server
-	mods   *modules
+	cfg     Config
+	log     *slog.Logger
+	engine  *luavm.Engine
+	http    *fasthttp.Server
+	mods    *modules
+	metrics *metrics
+	access  *access
+	certs   *certs
+	loaded  atomic.Int64 // unix nanoseconds of the last successful load
+	stopped atomic.Bool  // shutting down: not ready for new calls
 }
 
 // New loads the scripts directory and returns a server ready to Serve.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, access: newAccess(cfg.Token, cfg.AllowIPs, cfg.TrustProxies)}
+	var err error
+	if s.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(s)
 	opts, err := s.vmOptions()
 	if err != nil {
 		return nil, err
@@ -112,14 +167,18 @@ func New(cfg Config) (*Server, error) {
 	if s.engine, err = luavm.NewEngine(cfg.Scripts, opts); err != nil {
 		return nil, err
 	}
+	s.loaded.Store(time.Now().UnixNano())
 	s.http = &fasthttp.Server{
 		Handler:                      s.Handler,
 		ErrorHandler:                 s.transportError,
 		Name:                         "ivrouter",
 		MaxRequestBodySize:           cfg.MaxBody,
-		ReadTimeout:                  10 * time.Second,
-		WriteTimeout:                 10 * time.Second,
-		IdleTimeout:                  2 * time.Minute,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		ReadBufferSize:               cfg.MaxHeaderBytes,
+		Concurrency:                  cfg.MaxConns,
+		CloseOnShutdown:              true,
 		DisablePreParseMultipartForm: true,
 		Logger:                       fasthttpLogger{s.log},
 	}
@@ -131,6 +190,9 @@ func New(cfg Config) (*Server, error) {
 func Check(cfg Config) error {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	if _, err := newCerts(cfg.TLSCert, cfg.TLSKey); err != nil {
+		return err
+	}
 	opts, err := s.vmOptions()
 	if err != nil {
 		return err
@@ -186,36 +248,56 @@ func (s *Server) Engine() *luavm.Engine { return s.engine }
 
 // Reload rebuilds the scripts directory and swaps it in if every script
 // loads; otherwise the current scripts keep serving and the error lists
-// every problem.
+// every problem. It reads the TLS certificate again too, keeping the one
+// being served if that fails.
 func (s *Server) Reload() error {
 	start := time.Now()
 	set, err := s.engine.Reload()
+	s.metrics.reloaded(err)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			s.log.Error("reload failed, previous scripts keep serving", "error", line)
 		}
+	} else {
+		s.loaded.Store(time.Now().UnixNano())
+		s.log.Info("scripts reloaded", "dir", set.Dir(), "version", set.Version(), "scripts", len(set.Scripts()), "took", time.Since(start).Round(time.Microsecond))
+	}
+	if s.certs == nil {
 		return err
 	}
-	s.log.Info("scripts reloaded", "dir", set.Dir(), "version", set.Version(), "scripts", len(set.Scripts()), "took", time.Since(start).Round(time.Microsecond))
-	return nil
+	if cerr := s.certs.reload(); cerr != nil {
+		s.log.Error("TLS certificate reload failed, the previous one keeps serving", "error", cerr)
+		return errors.Join(err, cerr)
+	}
+	s.log.Info("TLS certificate reloaded", "cert", s.cfg.TLSCert, "expires", s.certs.current().Leaf.NotAfter)
+	return err
 }
 
-// Serve answers requests on ln until Shutdown.
+// Serve answers requests on ln until Shutdown, over TLS when the config
+// names a certificate.
 func (s *Server) Serve(ln net.Listener) error {
 	set := s.engine.Current()
-	s.log.Info("serving", "addr", ln.Addr().String(), "scripts", set.Dir(), "version", set.Version(), "deadline", s.cfg.Deadline)
+	if s.certs != nil {
+		ln = tls.NewListener(ln, s.certs.config())
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.certs != nil, "scripts", set.Dir(), "version", set.Version(), "deadline", s.cfg.Deadline)
 	if s.cfg.Deadline >= luavm.WarnDeadline {
 		s.log.Warn("deadline leaves little slack before Voicenter's 5 s limit: late answers send calls to the failover", "deadline", s.cfg.Deadline)
 	}
 	return s.http.Serve(ln)
 }
 
-// Shutdown stops accepting, waits for requests in flight, then retires the
-// scripts.
-func (s *Server) Shutdown() error {
-	err := s.http.Shutdown()
+// Shutdown stops accepting and reports not ready, lets the requests in
+// flight finish (keep-alive connections are closed once answered) until ctx
+// ends, then retires the scripts.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopped.Store(true)
+	err := s.http.ShutdownWithContext(ctx)
 	s.engine.Close()
-	return err
+	if err != nil {
+		return fmt.Errorf("requests still in flight at the shutdown timeout: %w", err)
+	}
+	return nil
 }
 
 type fasthttpLogger struct{ log *slog.Logger }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ func start(t testing.TB, cfg Config) (string, *Server) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		if err := srv.Shutdown(); err != nil {
+		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Error(err)
 		}
 		<-done
@@ -254,13 +255,13 @@ func TestFailingScriptsAnswerTheFallbackWithinTheDeadline(t *testing.T) {
 	mu.Unlock()
 	for _, want := range []string{
 		"error.lua:1:", "badarg.lua:1: ivr.go_to_layer: layer must be a layer number", "panic.lua:1: Go panic: spy panics",
-		"wrong.lua:1: handler returned table", "script overran its deadline", "ivr_unique_id=u-5-1", "answer=\"GO_TO_LAYER 40\"",
+		"wrong.lua:1: handler returned table", "script overran its deadline", "ivr_unique_id=u-5-1", "script=loop action=GO_TO_LAYER target=40",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, "script failed"); n != 7 {
+	if n := strings.Count(out, "outcome=script_error") + strings.Count(out, "outcome=timeout"); n != 7 {
 		t.Errorf("%d failure lines for 7 failures:\n%s", n, out)
 	}
 }

@@ -347,6 +347,18 @@ func (m *Module) State(host string) string {
 	return m.breaker(host).State().String()
 }
 
+// Circuits reports every host scripts have reached and its circuit state
+// ("closed", "half-open" or "open"), for metrics.
+func (m *Module) Circuits() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]string, len(m.breakers))
+	for host, b := range m.breakers {
+		out[host] = b.State().String()
+	}
+	return out
+}
+
 func (m *Module) observe(host string, status int, took time.Duration) {
 	if m.opts.Observe != nil {
 		m.opts.Observe(host, status, took)

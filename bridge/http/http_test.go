@@ -131,6 +131,9 @@ func TestTheBreakerStopsCallingAFailingCRM(t *testing.T) {
 	if got := m.State(host); got != "open" {
 		t.Errorf("state %q", got)
 	}
+	if got := m.Circuits(); len(got) != 1 || got[host] != "open" {
+		t.Errorf("circuits %v, want only %s open", got, host)
+	}
 }
 
 func TestHostsAndURLsAreChecked(t *testing.T) {

@@ -8,9 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,7 +27,9 @@ const usage = `usage:
   ivrouter version         print the build's version
 
 Every serve flag can also be set with an IVROUTER_* environment variable
-(--max-body is IVROUTER_MAX_BODY); a flag on the command line wins.
+(--max-body is IVROUTER_MAX_BODY) or in a YAML file named by --config
+(max-body: 64KiB). A flag on the command line wins, then the environment,
+then the file. ivrouter serve --print-config shows what is in effect.
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -36,11 +39,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stderr)
+		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return check(args[1:], getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "ivrouter", version())
+		v, rev, gov := server.Build()
+		fmt.Fprintf(stdout, "ivrouter %s (revision %s, %s)\n", v, rev, gov)
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -52,60 +56,82 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // options are the serve flags.
 type options struct {
-	listen     string
-	cfg        server.Config
-	logLevel   slog.Level
-	logFormat  string
-	envNames   string
-	demoCRM    string
-	demoListen string
+	settings        *settings
+	listen          string
+	adminListen     string
+	cfg             server.Config
+	fallback        layerValue
+	maxBody         bytesValue
+	maxHeader       bytesValue
+	allowHosts      listValue
+	allowIPs        listValue
+	trustProxies    listValue
+	logLevel        slog.Level
+	logFormat       string
+	envNames        string
+	demoCRM         string
+	demoListen      string
+	shutdownTimeout time.Duration
+	configPath      string
+	printConfig     bool
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{cfg: server.Config{Scripts: server.DefaultScripts, Deadline: server.DefaultDeadline,
-		Language: server.DefaultLanguage, MaxBody: server.DefaultMaxBody}}
+		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", ":8080", "address to serve Voicenter requests on")
+	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz, /readyz and /debug/pprof; \"off\" for none")
 	fs.StringVar(&o.cfg.Scripts, "scripts", o.cfg.Scripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
 	fs.DurationVar(&o.cfg.Deadline, "deadline", o.cfg.Deadline, "time a script may take when it sets no deadline (Voicenter waits 5s)")
-	fs.Func("fallback-layer", "layer answered when a script fails or overruns (default none: STATUS 1, the layer's own failover)", func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return fmt.Errorf("want a layer number, got %q", s)
-		}
-		o.cfg.Fallback, o.cfg.HasFallback = n, true
-		return nil
-	})
+	fs.Var(&o.fallback, "fallback-layer", "layer answered when a script fails or overruns (default none: STATUS 1, the layer's own failover)")
 	fs.StringVar(&o.cfg.Language, "language", o.cfg.Language, "SAY language when a script names none: HE, EN, AR or RU")
-	fs.Func("max-body", "largest request body accepted, in bytes (suffixes KiB, MiB) (default 64KiB)", func(s string) error {
-		n, err := parseBytes(s)
-		o.cfg.MaxBody = n
-		return err
-	})
+	fs.Var(&o.maxBody, "max-body", "largest request body accepted (suffixes KiB, MiB)")
 	fs.IntVar(&o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
-	fs.Func("allow-host", "a host scripts may reach with http (repeatable; host, host:port or *.domain) (default any host)", func(s string) error {
-		o.cfg.AllowHosts = append(o.cfg.AllowHosts, strings.Split(s, ",")...)
-		return nil
-	})
+	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host, host:port or *.domain (repeatable, or comma-separated) (default any host)")
 	fs.StringVar(&o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
 	fs.IntVar(&o.cfg.CacheEntries, "cache-entries", 100000, "most entries the cache module holds")
 	fs.DurationVar(&o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
+	fs.StringVar(&o.cfg.Token, "token", "", "secret every request must carry, as ?token= in the layer's URL or Authorization: Bearer (default none)")
+	fs.Var(&o.allowIPs, "allow-ip", "address or CIDR calls may come from (repeatable, or comma-separated) (default any)")
+	fs.Var(&o.trustProxies, "trust-proxy", "address or CIDR of a proxy whose X-Forwarded-For names the caller (repeatable)")
+	fs.StringVar(&o.cfg.TLSCert, "tls-cert", "", "PEM certificate to serve HTTPS with (read again on SIGHUP)")
+	fs.StringVar(&o.cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.BoolVar(&o.cfg.MaskCaller, "mask-caller", false, "log only the last digits of CALLER_ID")
+	fs.DurationVar(&o.cfg.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "time a client has to send a whole request")
+	fs.DurationVar(&o.cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "time a client has to take an answer")
+	fs.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
+	fs.Var(&o.maxHeader, "max-header-bytes", "largest request headers accepted (suffixes KiB, MiB)")
+	fs.IntVar(&o.cfg.MaxConns, "max-conns", server.DefaultMaxConns, "most connections open at once; more are refused")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	fs.StringVar(&o.demoCRM, "demo-crm", "", "also serve this JSON file as a demo CRM (see testdata/crm.json), for trying the examples")
 	fs.StringVar(&o.demoListen, "demo-crm-listen", "127.0.0.1:8081", "address of the demo CRM")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info (a line per call), warn (failures only), error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.configPath, "config", "", "YAML file of settings named as these flags (flag > IVROUTER_* > file > default)")
+	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective settings, secrets masked, and exit")
+	o.settings = &settings{fs: fs, secrets: map[string]bool{"token": true}, cliOnly: map[string]bool{"config": true, "print-config": true}}
+	if err := o.settings.resolve(args, getenv, &o.configPath); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if err := applyEnv(fs, getenv); err != nil {
-		return nil, err
-	}
+	return o, o.finish(getenv)
+}
+
+// finish turns the parsed flags into the server's config.
+func (o *options) finish(getenv func(string) string) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
-		return nil, fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
+		return fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
+	}
+	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
+	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
+	o.cfg.AllowHosts = o.allowHosts
+	var err error
+	if o.cfg.AllowIPs, err = prefixes("allow-ip", o.allowIPs); err != nil {
+		return err
+	}
+	if o.cfg.TrustProxies, err = prefixes("trust-proxy", o.trustProxies); err != nil {
+		return err
 	}
 	o.cfg.ScriptEnv = scriptEnv(o.envNames, getenv)
 	if o.demoCRM != "" && o.cfg.ScriptEnv["CRM_URL"] == "" {
@@ -113,7 +139,19 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*o
 			o.cfg.ScriptEnv["CRM_URL"] = "http://" + o.demoListen
 		}
 	}
-	return o, nil
+	return nil
+}
+
+func prefixes(name string, vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		p, err := server.ParsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: want an address or CIDR, got %q", name, v)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // defaultEnvNames are the settings the example scripts read.
@@ -128,22 +166,6 @@ func scriptEnv(names string, getenv func(string) string) map[string]string {
 		}
 	}
 	return env
-}
-
-// applyEnv sets each flag not given on the command line from IVROUTER_NAME.
-func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "IVROUTER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !given[f.Name] && err == nil {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %w", env, e)
-			}
-		}
-	})
-	return err
 }
 
 func parseBytes(s string) (int, error) {
@@ -172,7 +194,7 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	o, err := parseServe(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -181,7 +203,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		fmt.Fprintln(stderr, "ivrouter serve:", err)
 		return 2
 	}
-	log := newLogger(stderr, o.logFormat, o.logLevel)
+	if o.printConfig {
+		if err := o.settings.print(stdout); err != nil {
+			fmt.Fprintln(stderr, "ivrouter serve:", err)
+			return 1
+		}
+		return 0
+	}
+	logw := newLogWriter(stderr)
+	defer logw.Close()
+	log := newLogger(logw, o.logFormat, o.logLevel)
 	o.cfg.Logger = log
 	if o.demoCRM != "" {
 		if err := startDemoCRM(o.demoCRM, o.demoListen, log); err != nil {
@@ -192,13 +223,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := server.New(o.cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			log.Error("cannot load scripts", "error", line)
+			log.Error("cannot start", "error", line)
 		}
 		return 1
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		log.Error("cannot listen", "error", err)
+		return 1
+	}
+	admin, err := startAdmin(o.adminListen, srv, log)
+	if err != nil {
+		log.Error("cannot listen for admin", "error", err)
 		return 1
 	}
 	hup := make(chan os.Signal, 1)
@@ -209,19 +245,49 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	for {
 		select {
 		case <-hup:
-			_ = srv.Reload() // logged; the old scripts keep serving on error
+			_ = srv.Reload() // logged; what serves keeps serving on error
 		case err := <-served:
 			log.Error("server stopped", "error", err)
 			return 1
 		case <-ctx.Done():
-			log.Info("shutting down: finishing requests in flight")
-			if err := srv.Shutdown(); err != nil {
-				log.Error("shutdown", "error", err)
-				return 1
-			}
-			return 0
+			return shutdown(srv, admin, o.shutdownTimeout, log)
 		}
 	}
+}
+
+// shutdown lets the requests in flight finish, bounded by timeout; the
+// admin listener stays up meanwhile, so /readyz reports the drain.
+func shutdown(srv *server.Server, admin *http.Server, timeout time.Duration, log *slog.Logger) int {
+	log.Info("shutting down: finishing requests in flight", "timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("shutdown", "error", err)
+	}
+	if admin != nil {
+		admin.Close()
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// startAdmin serves the admin endpoints on addr, unless it is "off".
+func startAdmin(addr string, srv *server.Server, log *slog.Logger) (*http.Server, error) {
+	if addr == "" || addr == "off" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	h := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	log.Info("admin serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /debug/pprof/")
+	go func() {
+		if err := h.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin stopped", "error", err)
+		}
+	}()
+	return h, nil
 }
 
 // startDemoCRM serves a contacts file as the CRM the examples ask.
@@ -267,11 +333,4 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: ok (%v)\n", dir, time.Since(start).Round(time.Millisecond))
 	return 0
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
