@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,19 +91,49 @@ func TestFlagsEnvironmentAndDefaults(t *testing.T) {
 	}
 }
 
-// TestServeReloadsOnSIGHUPAndStopsOnSIGTERM runs the real binary.
-func TestServeReloadsOnSIGHUPAndStopsOnSIGTERM(t *testing.T) {
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds ivrouter once per test run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "ivrouter-bin")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	bin := filepath.Join(dir, "ivrouter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func binary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "ivrouter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return bin
+}
+
+// TestServeReloadsOnSIGHUPAndStopsOnSIGTERM runs the real binary.
+func TestServeReloadsOnSIGHUPAndStopsOnSIGTERM(t *testing.T) {
+	bin := binary(t)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "layers", "5.lua")
 	writeFile(t, script, `return function() return ivr.go_to_layer(12) end`)
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--scripts", dir)
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--scripts", dir)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -170,4 +203,196 @@ func waitFor(t *testing.T, lines <-chan string, want string) {
 			t.Fatalf("no %q in the log", want)
 		}
 	}
+}
+
+func TestSettingsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ivrouter.yaml")
+	writeFile(t, file, `# a config file
+deadline: 1500ms
+language: AR
+fallback-layer: 13
+max-body: 32KiB
+allow-ip: [10.0.0.0/8, 192.0.2.1]
+vms: 4
+token: from-file
+mask-caller: true
+`)
+	env := map[string]string{"IVROUTER_LANGUAGE": "RU", "IVROUTER_VMS": "6", "IVROUTER_TOKEN": "from-env"}
+	getenv := func(k string) string { return env[k] }
+	o, err := parseServe([]string{"--config", file, "--vms", "8", "--token", "from-flag"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		setting, source string
+		got, want       any
+	}{
+		{"deadline", file + ":2", o.cfg.Deadline, 1500 * time.Millisecond}, // file > default
+		{"language", "IVROUTER_LANGUAGE", o.cfg.Language, "RU"},            // environment > file
+		{"vms", "flag", o.cfg.VMs, 8},                                      // flag > environment > file
+		{"token", "flag", o.cfg.Token, "from-flag"},
+		{"fallback-layer", file + ":4", o.cfg.Fallback, 13},
+		{"max-body", file + ":5", o.cfg.MaxBody, 32 << 10},
+		{"allow-ip", file + ":6", len(o.cfg.AllowIPs), 2},
+		{"mask-caller", file + ":9", o.cfg.MaskCaller, true},
+		{"listen", "default", o.listen, ":8080"},
+		{"read-timeout", "default", o.cfg.ReadTimeout, 5 * time.Second},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.setting, tc.got, tc.want)
+		}
+		if src := o.settings.source[tc.setting]; src != tc.source {
+			t.Errorf("%s came from %q, want %q", tc.setting, src, tc.source)
+		}
+	}
+
+	// IVROUTER_CONFIG names the file when --config does not.
+	env["IVROUTER_CONFIG"] = file
+	if o, err := parseServe(nil, getenv, io.Discard); err != nil || o.cfg.Deadline != 1500*time.Millisecond {
+		t.Errorf("IVROUTER_CONFIG: %v, deadline %v", err, o.cfg.Deadline)
+	}
+
+	for name, bad := range map[string]string{
+		"unknown":  "dedline: 3s\n",
+		"value":    "deadline: soon\n",
+		"mapping":  "allow-ip: {a: b}\n",
+		"not-map":  "- a\n",
+		"cli-only": "print-config: true\n",
+		"syntax":   "deadline: [\n",
+		"ip":       "allow-ip: [not-an-ip]\n",
+	} {
+		path := filepath.Join(dir, name+".yaml")
+		writeFile(t, path, bad)
+		_, err := parseServe([]string{"--config", path}, noenv, io.Discard)
+		if err == nil {
+			t.Errorf("%s: %q accepted", name, bad)
+		} else if !strings.Contains(err.Error(), "allow-ip") && !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error does not name the file: %v", name, err)
+		}
+	}
+}
+
+func TestPrintConfigMasksSecretsAndReadsBack(t *testing.T) {
+	getenv := func(k string) string { return map[string]string{"IVROUTER_TOKEN": "hunter2"}[k] }
+	var out, errb bytes.Buffer
+	args := []string{"serve", "--print-config", "--deadline", "2s", "--allow-host", "crm.example.com,*.example.org", "--fallback-layer", "9"}
+	if code := run(context.Background(), args, getenv, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	text := out.String()
+	if strings.Contains(text, "hunter2") || !strings.Contains(text, `token: '********' # IVROUTER_TOKEN`) {
+		t.Errorf("the token is not masked:\n%s", text)
+	}
+	for _, want := range []string{"deadline: 2s # flag", "listen: :8080 # default", "allow-host: [crm.example.com, '*.example.org'] # flag", "fallback-layer: 9 # flag"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	// What it prints, read back as a file, gives the same settings (but the
+	// masked secret).
+	file := filepath.Join(t.TempDir(), "printed.yaml")
+	writeFile(t, file, strings.Replace(text, "'********'", "hunter2", 1))
+	o, err := parseServe([]string{"--config", file}, noenv, io.Discard)
+	if err != nil {
+		t.Fatalf("reading back:\n%s\n%v", text, err)
+	}
+	if o.cfg.Deadline != 2*time.Second || len(o.cfg.AllowHosts) != 2 || o.cfg.Fallback != 9 || !o.cfg.HasFallback || o.cfg.Token != "hunter2" {
+		t.Errorf("read back: %+v", o.cfg)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, noenv, &out, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !regexp.MustCompile(`^ivrouter \S+ \(revision \S+, go1\.\d+`).MatchString(out.String()) {
+		t.Errorf("version: %q", out.String())
+	}
+}
+
+// TestSIGTERMFinishesCallsInFlight: calls waiting on a slow CRM when
+// SIGTERM arrives are all answered with their scripts' answers, then the
+// process exits 0.
+func TestSIGTERMFinishesCallsInFlight(t *testing.T) {
+	bin := binary(t)
+	const calls = 5
+	arrived, release := make(chan struct{}, calls), make(chan struct{})
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.Write([]byte(`{"layer": 21}`))
+	}))
+	defer crm.Close()
+	defer close(release)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "layers", "5.lua"), `local http, json, env = require("http"), require("json"), require("env")
+return { deadline = 4000, handle = function(call)
+  local res = assert(http.get(env.get("CRM_URL") .. "/who", { timeout = 4000 }))
+  return ivr.go_to_layer(json.decode(res.body).layer)
+end }`)
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--scripts", dir)
+	cmd.Env = append(os.Environ(), "CRM_URL="+crm.URL)
+	addr, lines := startBinary(t, cmd)
+	answers := make(chan string, calls)
+	for i := 0; i < calls; i++ {
+		go func() {
+			res, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(
+				`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"1","CALLER_ID":"2","IVR_UNIQUE_ID":"u","DTMF":"1","LAYER_ID":"5"}}`))
+			if err != nil {
+				answers <- err.Error()
+				return
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			answers <- string(b)
+		}()
+	}
+	for i := 0; i < calls; i++ {
+		<-arrived
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, lines, "shutting down")
+	release <- struct{}{}
+	for i := 1; i < calls; i++ {
+		release <- struct{}{}
+	}
+	for i := 0; i < calls; i++ {
+		if got := <-answers; got != `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":21}` {
+			t.Errorf("a call in flight at SIGTERM got %s", got)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v, want 0", err)
+	}
+}
+
+// startBinary starts cmd and returns the address it serves on and its
+// later log lines.
+func startBinary(t *testing.T, cmd *exec.Cmd) (string, <-chan string) {
+	t.Helper()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	logs := bufio.NewScanner(stderr)
+	addr := ""
+	for addr == "" && logs.Scan() {
+		if m := regexp.MustCompile(`msg=serving addr=(\S+)`).FindStringSubmatch(logs.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatal("no serving line in the log")
+	}
+	lines := make(chan string, 100)
+	go func() {
+		for logs.Scan() {
+			lines <- logs.Text()
+		}
+		close(lines)
+	}()
+	return addr, lines
 }
