@@ -396,3 +396,22 @@ func startBinary(t *testing.T, cmd *exec.Cmd) (string, <-chan string) {
 	}()
 	return addr, lines
 }
+
+func TestExampleConfigIsValid(t *testing.T) {
+	o, err := parseServe([]string{"--config", "ivrouter.example.yaml"}, noenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.listen != ":443" || o.cfg.Fallback != 13 || o.logFormat != "json" || !o.cfg.MaskCaller || len(o.cfg.AllowHosts) != 1 {
+		t.Errorf("example config read as %+v", o)
+	}
+	unit, err := os.ReadFile("ivrouter.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ExecReload=/bin/kill -HUP $MAINPID", "serve --config /etc/ivrouter/ivrouter.yaml", "TimeoutStopSec="} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("the unit lacks %q", want)
+		}
+	}
+}
