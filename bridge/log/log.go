@@ -24,7 +24,8 @@ const (
 	WhereKey = "where"
 	// CallKey is the IVR_UNIQUE_ID of the call being answered.
 	CallKey = "ivr_unique_id"
-	// ScriptKey is the path of the script answering the call.
+	// ScriptKey names the script answering the call ("layers/5", "caller"),
+	// as the call log and the metrics do.
 	ScriptKey = "script"
 )
 
@@ -124,7 +125,7 @@ func (m *Module) logAt(fn string, level slog.Level) lua.LGFunction {
 			r.AddAttrs(slog.String(CallKey, c.ID()))
 		}
 		if s := luavm.ScriptOf(L); s != nil {
-			r.AddAttrs(slog.String(ScriptKey, s.Path))
+			r.AddAttrs(slog.String(ScriptKey, s.Name))
 		}
 		for _, name := range names {
 			r.AddAttrs(attr(L, name, fields.RawGetString(name)))

@@ -292,8 +292,8 @@ func TestEngineTagsCallAndScript(t *testing.T) {
 	}
 	r := hello[0]
 	script, _ := r["script"].(string)
-	if r["ivr_unique_id"] != "call-42" || script != sc.Path || !strings.HasSuffix(script, "hello.lua") || r["k"] != "v" {
-		t.Errorf("record %v, want ivr_unique_id call-42, script %s, k v", r, sc.Path)
+	if r["ivr_unique_id"] != "call-42" || script != sc.Name || script != "hello" || r["k"] != "v" {
+		t.Errorf("record %v, want ivr_unique_id call-42, script %s, k v", r, sc.Name)
 	}
 	if where, _ := r["where"].(string); where != sc.Path+":1" {
 		t.Errorf("where = %q, want %s:1", where, sc.Path)
