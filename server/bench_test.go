@@ -2,20 +2,44 @@ package server
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkHandler is the whole hot path without the network: decode, route,
-// run the docs' layer-5 script in a VM, encode.
+// run the docs' layer-5 script in a VM, encode, count. It logs nothing, so
+// BenchmarkHandlerCallLog's difference is the call log's cost.
 func BenchmarkHandler(b *testing.B) {
-	srv, err := New(Config{Scripts: "../scripts"})
+	benchHandler(b, nil, "/", request("5", "12345678"))
+}
+
+// BenchmarkHandlerCallLog is BenchmarkHandler as shipped: a text call log
+// line per request (to io.Discard, so the disk is not measured).
+func BenchmarkHandlerCallLog(b *testing.B) {
+	benchHandler(b, slog.New(slog.NewTextHandler(io.Discard, nil)), "/", request("5", "12345678"))
+}
+
+// BenchmarkHandlerSay and BenchmarkHandlerDial answer the documentation's
+// SAY_DIGITS and DIAL examples (scripts/announce.lua, scripts/night.lua).
+func BenchmarkHandlerSay(b *testing.B) {
+	benchHandler(b, nil, "/announce", request("5", "12345678"))
+}
+
+func BenchmarkHandlerDial(b *testing.B) {
+	benchHandler(b, nil, "/night", request("5", "12345678"))
+}
+
+func benchHandler(b *testing.B, log *slog.Logger, path string, body []byte) {
+	srv, err := New(Config{Scripts: "../scripts", Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer srv.Shutdown(context.Background())
-	body := request("5", "12345678")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		var ctx fasthttp.RequestCtx
@@ -23,7 +47,7 @@ func BenchmarkHandler(b *testing.B) {
 			ctx.Request.Reset()
 			ctx.Response.Reset()
 			ctx.Request.Header.SetMethod("POST")
-			ctx.Request.SetRequestURI("/")
+			ctx.Request.SetRequestURI(path)
 			ctx.Request.SetBody(body)
 			srv.Handler(&ctx)
 			if ctx.Response.StatusCode() != 200 {
@@ -31,4 +55,33 @@ func BenchmarkHandler(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkRecord is what counting and logging one answered call costs,
+// alone: the metrics (pre-resolved counters and two histograms) and the
+// call log line.
+func BenchmarkRecord(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		log  *slog.Logger
+	}{{"metrics", nil}, {"metrics+calllog", slog.New(slog.NewTextHandler(io.Discard, nil))}} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv, err := New(Config{Scripts: "../scripts", Logger: bc.log})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Shutdown(context.Background())
+			sc := srv.engine.Current().Lookup("", 5)
+			var req ivr.Request
+			if err := ivr.Decode(request("5", "12345678"), &req); err != nil {
+				b.Fatal(err)
+			}
+			a := ivr.GoTo(12)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				srv.done(time.Now(), time.Microsecond, sc, &req, &a, outcomeOK, nil)
+			}
+		})
+	}
 }

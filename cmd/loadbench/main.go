@@ -1,0 +1,143 @@
+// Command loadbench measures ivrouter under load next to four peers on the
+// same workload, in one run, and prints a markdown table for the README.
+//
+//	go run ./cmd/loadbench [-seconds N] [-conns N] [-only LIST]
+//
+// The workload is the Voicenter API docs' layer-5 case: IVR_LAYER_INPUT with
+// DTMF 12345678 on layer 5 for 1000 distinct callers, answered GO_TO_LAYER 12
+// (testdata/bench/post.lua). The peers, one rule each and no framework:
+//
+//	fasthttp-static  fasthttp answering a fixed body: the transport ceiling
+//	nginx-luajit     nginx + lua-nginx-module + cjson: the OpenResty model
+//	nethttp-json     net/http + encoding/json, routing hard-coded
+//	node-http        Node's http module, routing hard-coded
+//
+// Each server runs alone on one CPU (taskset, GOMAXPROCS=1, one nginx worker)
+// and wrk on another, so the figures compare a core against a core. ivrouter
+// is built from this checkout and started with its shipped defaults: only
+// --listen, --scripts and (when it has one) --admin-listen are set.
+//
+// On the same ivrouter process loadbench then measures the other workloads
+// (SAY_DIGITS, DIAL, a cached and an uncached CRM lookup against
+// bridge/http/crmstub), a SIGHUP reload of 200 scripts under load, and the
+// time from exec to the first answer.
+//
+// loadbench installs nothing. It needs taskset, wrk, nginx with the lua
+// module, lua-cjson and node: on Debian
+//
+//	apt-get install wrk nginx-light libnginx-mod-http-lua lua-cjson nodejs
+//
+// The machine's other work shows in the figures: compare the ratios within
+// one run, not absolute numbers across runs or machines.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is loadbench's flags.
+type config struct {
+	seconds     int
+	warmup      int
+	conns       int
+	only        map[string]bool
+	serverCPU   string
+	loadCPU     string
+	adminListen string
+	keep        bool
+	serveCRM    string
+}
+
+// peerNames are the peers, in table order.
+var peerNames = []string{"fasthttp-static", "nginx-luajit", "nethttp-json", "node-http"}
+
+// parts are what -only selects from; "peers" stands for every peer.
+var parts = append(slices.Clone(peerNames), "ivrouter", "workloads", "reload", "start")
+
+func parseFlags(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
+	fs.IntVar(&c.seconds, "seconds", 10, "measured seconds per wrk run")
+	fs.IntVar(&c.warmup, "warmup", 2, "seconds of unmeasured load before each run")
+	fs.IntVar(&c.conns, "conns", 64, "wrk connections")
+	only := fs.String("only", "", "comma-separated parts to run, of: peers, "+strings.Join(parts, ", ")+" (default all)")
+	fs.StringVar(&c.serverCPU, "server-cpu", "0", "CPU the server under test runs on")
+	fs.StringVar(&c.loadCPU, "load-cpu", "1", "CPU wrk (and the CRM stub) run on")
+	fs.StringVar(&c.adminListen, "admin-listen", "127.0.0.1:0", "ivrouter's --admin-listen, passed only if ivrouter has that flag")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temp dir with the servers' logs")
+	fs.StringVar(&c.serveCRM, "serve-crm", "", "internal: serve the CRM stub on this address (loadbench runs itself so)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	c.only = map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		switch p = strings.TrimSpace(p); {
+		case p == "":
+		case p == "peers":
+			for _, n := range peerNames {
+				c.only[n] = true
+			}
+		case slices.Contains(parts, p):
+			c.only[p] = true
+		default:
+			return nil, fmt.Errorf("-only: unknown part %q, want peers or one of %s", p, strings.Join(parts, ", "))
+		}
+	}
+	if len(c.only) == 0 {
+		for _, p := range parts {
+			c.only[p] = true
+		}
+	}
+	if c.only["workloads"] {
+		c.only["ivrouter"] = true // the workloads are compared with its layer-5 row
+	}
+	if c.seconds < 1 || c.warmup < 0 || c.conns < 1 {
+		return nil, fmt.Errorf("-seconds and -conns must be positive, -warmup not negative")
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if err != flag.ErrHelp {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+		}
+		os.Exit(2)
+	}
+	if cfg.serveCRM != "" {
+		if err := serveCRM(cfg.serveCRM); err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench: CRM stub:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// An interrupted run must not leave servers pinned to the CPUs.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stopAll()
+		os.Exit(130)
+	}()
+	start := time.Now()
+	code := run(cfg)
+	stopAll()
+	progress("done in %v", time.Since(start).Round(time.Second))
+	os.Exit(code)
+}
+
+// progress reports on stderr, so stdout is only the tables.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "loadbench: "+format+"\n", args...)
+}
