@@ -17,7 +17,8 @@ import (
 // script's own log lines carry too), what it asked, which script answered,
 // with what, how fast, and, when the answer is a fallback, the Lua error.
 func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, o outcome, err error) {
-	took := time.Since(start)
+	now := time.Now()
+	took := now.Sub(start)
 	ss := s.metrics.seriesFor(sc)
 	ss.count(a.Kind, o)
 	s.metrics.latency.Observe(took.Seconds())
@@ -36,7 +37,10 @@ func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req 
 	if sc != nil {
 		script = sc.Name
 	}
-	attrs := [...]slog.Attr{
+	// A record made here, not by Logger.LogAttrs, which would spend a
+	// quarter of the line's cost finding the caller's source line.
+	r := slog.NewRecord(now, level, "call", 0)
+	r.AddAttrs(
 		slog.String(scriptlog.CallKey, req.UniqueID),
 		slog.String("did", req.DID),
 		slog.String("caller", s.caller(req.CallerID)),
@@ -47,12 +51,11 @@ func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req 
 		slog.String("target", target(a)),
 		slog.Float64("ms", float64(took.Microseconds())/1000),
 		slog.String("outcome", o.String()),
-	}
+	)
 	if err != nil {
-		s.log.LogAttrs(ctx, level, "call", append(attrs[:], slog.String("error", err.Error()))...)
-		return
+		r.AddAttrs(slog.String("error", err.Error()))
 	}
-	s.log.LogAttrs(ctx, level, "call", attrs[:]...)
+	s.log.Handler().Handle(ctx, r)
 }
 
 // target is where an answer sends the call: the layer for GO_TO_LAYER and
