@@ -126,25 +126,94 @@ func ActionOf(v lua.LValue) (*Action, error) {
 	return nil, fmt.Errorf("handler returned %s, want an action from ivr.go_to_layer, ivr.say, ivr.dial or ivr.error", describe(v))
 }
 
-// Table converts the request into the call table a handler receives.
+// Table fills the VM's call table with the request and returns it: the
+// table a handler receives as call.
+//
+// Each VM keeps one call table and refills it, since building a gopher-lua
+// table with string keys costs a dozen allocations. Refilling overwrites or
+// removes every field a request sets, and a table a handler changed in any
+// other way (a key of its own, an array entry, a metatable) is dropped for a
+// new one, so nothing one call stores in call reaches the next. A handler
+// that keeps call past its return sees it refilled by the next call on the
+// same VM.
 func (r *Request) Table(L *lua.LState) *lua.LTable {
-	t := L.CreateTable(0, 8)
-	t.RawSetString("did", lua.LString(r.DID))
-	t.RawSetString("caller_id", lua.LString(r.CallerID))
-	t.RawSetString("ivr_unique_id", lua.LString(r.UniqueID))
-	t.RawSetString("dtmf", lua.LString(r.DTMF))
-	t.RawSetString("layer_id", lua.LNumber(r.LayerID))
-	if r.HasPrevious {
+	reg := L.G.Registry
+	t, _ := reg.RawGetString(callTableKey).(*lua.LTable)
+	if t == nil || !onlyCallFields(t) {
+		t = L.CreateTable(0, 8)
+		reg.RawSetString(callTableKey, t)
+	}
+	// Constant keys keep RawSetString from boxing a key per field.
+	if !holdsString(t, "did", r.DID) {
+		t.RawSetString("did", lua.LString(r.DID))
+	}
+	if !holdsString(t, "caller_id", r.CallerID) {
+		t.RawSetString("caller_id", lua.LString(r.CallerID))
+	}
+	if !holdsString(t, "ivr_unique_id", r.UniqueID) {
+		t.RawSetString("ivr_unique_id", lua.LString(r.UniqueID))
+	}
+	if !holdsString(t, "dtmf", r.DTMF) {
+		t.RawSetString("dtmf", lua.LString(r.DTMF))
+	}
+	if !holdsNumber(t, "layer_id", r.LayerID) {
+		t.RawSetString("layer_id", lua.LNumber(r.LayerID))
+	}
+	switch {
+	case !r.HasPrevious:
+		t.RawSetString("previous_layer_id", lua.LNil)
+	case !holdsNumber(t, "previous_layer_id", r.PreviousLayerID):
 		t.RawSetString("previous_layer_id", lua.LNumber(r.PreviousLayerID))
 	}
 	if r.HasCustomData {
+		// A new table every call: its keys vary, and a handler may change it.
 		cd := L.CreateTable(0, len(r.CustomData))
 		for _, f := range r.CustomData {
 			cd.RawSetString(f.Key, scalarValue(f.Value))
 		}
 		t.RawSetString("custom_data", cd)
+	} else {
+		t.RawSetString("custom_data", lua.LNil)
 	}
 	return t
+}
+
+// callTableKey names the VM's call table in its registry, which scripts
+// cannot reach.
+const callTableKey = "ivrouter.ivr.call"
+
+// onlyCallFields reports whether t holds nothing but fields Table sets, so
+// refilling it leaves nothing of the last call behind. Next, unlike
+// ForEach, walks the keys without boxing them.
+func onlyCallFields(t *lua.LTable) bool {
+	if t.Metatable != lua.LNil {
+		return false
+	}
+	for k, _ := t.Next(lua.LNil); k != lua.LNil; k, _ = t.Next(k) {
+		s, ok := k.(lua.LString)
+		if !ok {
+			return false
+		}
+		switch s {
+		case "did", "caller_id", "ivr_unique_id", "dtmf", "layer_id", "previous_layer_id", "custom_data":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// holdsString and holdsNumber tell a field that already holds its value,
+// which is left alone: the DID, DTMF and layer often repeat from call to
+// call, and boxing a new value for the table allocates.
+func holdsString(t *lua.LTable, k, v string) bool {
+	cur, ok := t.RawGetString(k).(lua.LString)
+	return ok && string(cur) == v
+}
+
+func holdsNumber(t *lua.LTable, k string, v int) bool {
+	cur, ok := t.RawGetString(k).(lua.LNumber)
+	return ok && cur == lua.LNumber(v)
 }
 
 func scalarValue(v any) lua.LValue {

@@ -673,3 +673,50 @@ func TestDialTakesOneTargetTable(t *testing.T) {
 		t.Errorf("targets %+v", a.Targets)
 	}
 }
+
+// A VM refills one call table, so each call must find exactly its own
+// fields, whatever the last handler did to the table.
+func TestRequestTableKeepsNothingOfTheLastCall(t *testing.T) {
+	L := docsState(t)
+	full := ivr.Request{DID: "1", CallerID: "2", UniqueID: "u1", DTMF: "3", LayerID: 5,
+		PreviousLayerID: 4, HasPrevious: true, HasCustomData: true, CustomData: []ivr.Field{{Key: "k", Value: "v"}}}
+	bare := ivr.Request{DTMF: "0", LayerID: 7}
+	const dump = `local ks = {}
+		for k, v in pairs(call) do
+			ks[#ks + 1] = k .. "=" .. (type(v) == "table" and "{}" or tostring(v))
+		end
+		table.sort(ks)
+		return table.concat(ks, " ") .. (getmetatable(call) and " +mt" or "")`
+	for _, tc := range []struct {
+		name, mess string
+	}{
+		{"new key", `call.tries = 1`},
+		{"array entry", `call[1] = "x"`},
+		{"metatable", `setmetatable(call, {__index = function() return "leak" end})`},
+		{"changed fields", `call.did = 9; call.layer_id = "x"; call.custom_data = nil; call.previous_layer_id = nil`},
+		{"rawset", `rawset(call, "tries", 1)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			L.SetGlobal("call", full.Table(L))
+			if _, err := eval(L, tc.mess); err != nil {
+				t.Fatal(err)
+			}
+			L.SetGlobal("call", bare.Table(L))
+			v, err := eval(L, dump)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "caller_id= did= dtmf=0 ivr_unique_id= layer_id=7"; v.String() != want {
+				t.Errorf("after %s, the next call reads %q, want %q", tc.mess, v, want)
+			}
+			L.SetGlobal("call", full.Table(L))
+			v, err = eval(L, dump)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "caller_id=2 custom_data={} did=1 dtmf=3 ivr_unique_id=u1 layer_id=5 previous_layer_id=4"; v.String() != want {
+				t.Errorf("a full call reads %q, want %q", v, want)
+			}
+		})
+	}
+}

@@ -107,6 +107,9 @@ func dataObject(data *fastjson.Value) (*fastjson.Object, error) {
 }
 
 func decodeData(obj *fastjson.Object, r *Request) error {
+	// A pooled Request mostly decodes the same DID and DTMF again: reusing
+	// its strings when the bytes match saves an allocation per field.
+	prev := *r
 	*r = Request{DTMF: DefaultDTMF, CustomData: r.CustomData[:0]}
 	var layer, previous *fastjson.Value
 	var err error
@@ -116,14 +119,14 @@ func decodeData(obj *fastjson.Object, r *Request) error {
 		}
 		switch {
 		case keyIs(k, "DID"):
-			r.DID, err = text(v, "DID")
+			r.DID, err = text(v, "DID", prev.DID)
 		case keyIs(k, "CALLER_ID"):
-			r.CallerID, err = text(v, "CALLER_ID")
+			r.CallerID, err = text(v, "CALLER_ID", prev.CallerID)
 		case keyIs(k, "IVR_UNIQUE_ID"):
-			r.UniqueID, err = text(v, "IVR_UNIQUE_ID")
+			r.UniqueID, err = text(v, "IVR_UNIQUE_ID", prev.UniqueID)
 		case keyIs(k, "DTMF"):
 			var d string
-			if d, err = text(v, "DTMF"); d != "" {
+			if d, err = text(v, "DTMF", prev.DTMF); d != "" {
 				r.DTMF = d
 			}
 		case keyIs(k, "LAYER_ID"):
@@ -154,11 +157,14 @@ func decodeData(obj *fastjson.Object, r *Request) error {
 }
 
 // text reads a field documented as a string; numbers arrive too, and keep
-// their JSON spelling.
-func text(v *fastjson.Value, name string) (string, error) {
+// their JSON spelling. It returns prev, not a copy, when that is the text.
+func text(v *fastjson.Value, name, prev string) (string, error) {
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
+		if string(b) == prev {
+			return prev, nil
+		}
 		return string(b), nil
 	case fastjson.TypeNumber:
 		// fastjson also reads NaN, Inf and 1-2 as numbers; JSON does not.
