@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -366,8 +367,13 @@ func TestReloadUnderLoadFailsNoCall(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 20; i++ {
+		before := ok.Load()
 		if _, err := e.Reload(); err != nil {
 			t.Error(err)
+		}
+		// Let calls run on the new set before the next reload retires it.
+		for ok.Load() < before+10 && failed.Load() == 0 {
+			runtime.Gosched()
 		}
 	}
 	close(stop)

@@ -2,7 +2,6 @@ package luavm
 
 import (
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -72,42 +71,19 @@ func Build(dir string, opts Options) (*Set, error) {
 	if len(s.named)+len(s.layers) == 0 {
 		opts.Logger.Warn("no route scripts: every call gets the fallback", "dir", dir)
 	}
-	if err := s.start(first); err != nil {
-		return nil, err
-	}
+	s.start(first)
 	return s, nil
 }
 
-// start runs one worker per VM, each warmed with every script before Build
-// returns, so the first calls pay no load cost.
-func (s *Set) start(first *vm) error {
-	errs := make(chan error, s.opts.VMs)
+// start runs one worker per VM. The first, which validated the scripts,
+// serves at once; the others load every script on their own goroutines and
+// join as they are ready. A reload or start then waits for one VM's load,
+// not one per VM, and no call waits for a script to load.
+func (s *Set) start(first *vm) {
 	s.spawn(first)
 	for i := 1; i < s.opts.VMs; i++ {
-		go func() {
-			v := newVM(s)
-			err := v.preload(s.scripts, s.opts.LoadTimeout)
-			if err != nil {
-				v.close()
-			} else {
-				s.spawn(v)
-			}
-			errs <- err
-		}()
+		s.spawn(nil)
 	}
-	var all []error
-	for i := 1; i < s.opts.VMs; i++ {
-		if err := <-errs; err != nil {
-			all = append(all, err)
-		}
-	}
-	if len(all) > 0 {
-		// A script that loaded once but not again is not deterministic
-		// enough to serve.
-		s.Close()
-		return fmt.Errorf("loading scripts into the pool: %w", all[0])
-	}
-	return nil
 }
 
 // spawn starts a worker on v, or on a new VM when v is nil.
