@@ -23,6 +23,7 @@ var ErrClosed = errors.New("script engine closed")
 
 // NewEngine builds the first Set of dir.
 func NewEngine(dir string, opts Options) (*Engine, error) {
+	opts = opts.withDefaults()
 	e := &Engine{dir: dir, opts: opts}
 	s, err := Build(dir, opts)
 	if err != nil {
@@ -44,6 +45,11 @@ func (e *Engine) Reload() (*Set, error) {
 	old := e.cur.Swap(s)
 	old.Close()
 	return s, nil
+}
+
+// Stats reports the pool's counters.
+func (e *Engine) Stats() PoolStats {
+	return PoolStats{Waits: e.opts.stats.waits.Load(), Replaced: e.opts.stats.replaced.Load()}
 }
 
 // Current is the set serving calls now.

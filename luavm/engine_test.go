@@ -413,3 +413,35 @@ func TestReplacementVMsLoadEveryScriptBeforeTakingACall(t *testing.T) {
 	default:
 	}
 }
+
+func TestStatsCountWaitsAndReplacedVMs(t *testing.T) {
+	block, entered := make(chan struct{}), make(chan struct{}, 2)
+	dir := writeScripts(t, "", map[string]string{
+		"wait.lua": `local gate = require("gate") return function() gate.wait() return "w" end`,
+		"boom.lua": `return function() error("boom") end`,
+	})
+	e, err := luavm.NewEngine(dir, luavm.Options{VMs: 1, Modules: []luavm.Module{luavmtest.Gate("gate", block, entered)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	first := make(chan error, 1)
+	go func() { _, err := call(t, e, "wait", 0, ""); first <- err }()
+	<-entered // the only VM is busy
+	w0 := e.Stats().Waits // the first call may have waited for the worker to start
+	second := make(chan error, 1)
+	go func() { _, err := call(t, e, "boom", 0, ""); second <- err }()
+	for e.Stats().Waits == w0 {
+		runtime.Gosched()
+	}
+	close(block)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err == nil {
+		t.Fatal("boom.lua did not fail")
+	}
+	if st := e.Stats(); st.Waits != w0+1 || st.Replaced != 1 {
+		t.Errorf("stats %+v, want %d waits and 1 replaced VM", st, w0+1)
+	}
+}

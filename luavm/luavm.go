@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -40,7 +41,21 @@ type Options struct {
 	LoadTimeout time.Duration
 	// Logger receives warnings from loading and scripts' print output.
 	Logger *slog.Logger
+
+	stats *poolStats // shared by every Set an Engine builds
 }
+
+// PoolStats count what the VM pool has done since the engine started,
+// across reloads, for metrics.
+type PoolStats struct {
+	// Waits counts calls that found every VM busy and queued for one.
+	Waits uint64
+	// Replaced counts VMs closed after a call overran or failed, and
+	// started afresh.
+	Replaced uint64
+}
+
+type poolStats struct{ waits, replaced atomic.Uint64 }
 
 // Defaults for zero Options fields.
 const (
@@ -70,6 +85,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.stats == nil {
+		o.stats = &poolStats{}
 	}
 	return o
 }

@@ -59,6 +59,12 @@ func (s *Set) run(sc *Script, deadline time.Time, c Call) error {
 	j.script, j.call, j.deadline = sc, c, deadline
 	select {
 	case s.jobs <- j:
+		return s.wait(j, t)
+	default:
+		s.opts.stats.waits.Add(1) // every VM is busy: queue
+	}
+	select {
+	case s.jobs <- j:
 	case <-t.C:
 		putJob(j)
 		return ErrBusy
@@ -66,6 +72,11 @@ func (s *Set) run(sc *Script, deadline time.Time, c Call) error {
 		putJob(j)
 		return errRetired
 	}
+	return s.wait(j, t)
+}
+
+// wait waits for a VM's answer to j until t fires.
+func (s *Set) wait(j *job, t *time.Timer) error {
 	select {
 	case <-j.done:
 		err := j.err
@@ -118,6 +129,9 @@ func (s *Set) worker(v *vm) {
 			err := s.serve(v, j)
 			if j.state.CompareAndSwap(running, finished) || j.state.CompareAndSwap(finishing, finished) {
 				j.err = err
+				if err != nil {
+					s.opts.stats.replaced.Add(1) // counted before the caller hears of it
+				}
 				j.done <- struct{}{}
 				if err != nil { // a failed VM may hold half-done state
 					v.close()
@@ -126,6 +140,7 @@ func (s *Set) worker(v *vm) {
 				continue
 			}
 			v.close()
+			s.opts.stats.replaced.Add(1)
 			s.stuck.Add(-1)
 			if j.replaced {
 				return

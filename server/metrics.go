@@ -128,6 +128,14 @@ func newMetrics(s *Server) *metrics {
 			Name: "ivrouter_vms",
 			Help: "Lua VMs in the pool: how many scripts run at once.",
 		}, func() float64 { return float64(vms(s.cfg.VMs)) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ivrouter_vm_waits_total",
+			Help: "Calls that found every VM busy and queued for one: raise --vms if it climbs with busy outcomes.",
+		}, func() float64 { return float64(s.engine.Stats().Waits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ivrouter_vm_replaced_total",
+			Help: "VMs closed and started afresh after a call failed or overran.",
+		}, func() float64 { return float64(s.engine.Stats().Replaced) }),
 		&scrapeCollector{s: s})
 	m.none = m.seriesFor(nil)
 	return m
