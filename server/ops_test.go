@@ -148,6 +148,9 @@ func TestMetricsMoveWithKnownRequests(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
 		}
 	}
+	if _, ok := m["ivrouter_vm_waits_total"]; !ok {
+		t.Error("no ivrouter_vm_waits_total")
+	}
 	version := srv.Engine().Current().Version()
 	if m[fmt.Sprintf(`ivrouter_scripts_info{dir=%q,version=%q}`, dir, version)] != 1 {
 		t.Errorf("no ivrouter_scripts_info for version %s", version)
