@@ -16,14 +16,14 @@ import (
 // this caller land on layer 13?": the call's IVR_UNIQUE_ID (the key the
 // script's own log lines carry too), what it asked, which script answered,
 // with what, how fast, and, when the answer is a fallback, the Lua error.
-func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, o outcome, err error) {
+func (s *Server) done(start time.Time, sc *luavm.Script, req *ivr.Request, a *ivr.Action, o outcome, err error) {
 	now := time.Now()
 	took := now.Sub(start)
 	ss := s.metrics.seriesFor(sc)
 	ss.count(a.Kind, o)
 	s.metrics.latency.Observe(took.Seconds())
 	if sc != nil {
-		ss.run.Observe(ran.Seconds())
+		ss.run.Observe(took.Seconds())
 	}
 	level := slog.LevelInfo
 	if o != outcomeOK && o != outcomeFallback {

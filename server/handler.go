@@ -69,9 +69,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.reject(ctx, start, fasthttp.StatusBadRequest, outcomeBadRequest, err.Error())
 		return
 	}
-	running := time.Now()
 	sc, err := s.engine.Run(name, c.req.LayerID, start, c)
-	ran := time.Since(running)
 	if errors.Is(err, luavm.ErrNoScript) && name != "" {
 		calls.Put(c) // removed by a reload since the lookup above
 		s.reject(ctx, start, fasthttp.StatusNotFound, outcomeNotFound, "no script answers "+clip(ctx.Path()))
@@ -79,10 +77,10 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	if err != nil {
-		s.fallback(ctx, start, ran, sc, c, err)
+		s.fallback(ctx, start, sc, c, err)
 	} else {
 		ctx.SetBody(c.out)
-		s.done(start, ran, sc, &c.req, &c.action, outcomeOK, nil)
+		s.done(start, sc, &c.req, &c.action, outcomeOK, nil)
 	}
 	if !errors.Is(err, luavm.ErrTimeout) { // an overrun call may still be touched by its VM
 		calls.Put(c)
@@ -91,7 +89,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 
 // fallback answers for a script that could not: the script's fallback
 // layer, else the configured one, else STATUS 1.
-func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Duration, sc *luavm.Script, c *call, err error) {
+func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, sc *luavm.Script, c *call, err error) {
 	layer, ok := s.fallbackFor(sc)
 	a := ivr.Fallback(layer, ok, err.Error())
 	// A fresh buffer: after a timeout c belongs to the VM that overran.
@@ -108,7 +106,7 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Du
 	case errors.Is(err, luavm.ErrClosed):
 		o = outcomeShutdown
 	}
-	s.done(start, ran, sc, &c.req, &a, o, err)
+	s.done(start, sc, &c.req, &a, o, err)
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".

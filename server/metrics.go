@@ -100,7 +100,7 @@ func newMetrics(s *Server) *metrics {
 	})
 	m.run = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ivrouter_script_duration_seconds",
-		Help:    "Time a script took to answer, waiting for a VM included.",
+		Help:    "Time to answer the calls a script handled (waiting for a VM included), by script.",
 		Buckets: latencyBuckets,
 	}, []string{"script"})
 	m.crm = prometheus.NewCounterVec(prometheus.CounterOpts{
