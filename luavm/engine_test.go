@@ -427,7 +427,7 @@ func TestStatsCountWaitsAndReplacedVMs(t *testing.T) {
 	defer e.Close()
 	first := make(chan error, 1)
 	go func() { _, err := call(t, e, "wait", 0, ""); first <- err }()
-	<-entered // the only VM is busy
+	<-entered             // the only VM is busy
 	w0 := e.Stats().Waits // the first call may have waited for the worker to start
 	second := make(chan error, 1)
 	go func() { _, err := call(t, e, "boom", 0, ""); second <- err }()
