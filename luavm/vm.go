@@ -22,6 +22,8 @@ type vm struct {
 	envOf  map[*lua.LTable]*env   // metatables of globals tables → their env
 	dirty  []*env                 // envs whose globals a call wrote
 
+	patterns patternCache // compiled Lua patterns, this VM's own
+
 	validating bool // the first VM of a set: its loads record script settings
 }
 
@@ -100,6 +102,7 @@ func (v *vm) sandbox() *lua.LTable {
 		}
 		return rep(L)
 	}))
+	v.installPatterns(str)
 	strMT := L.CreateTable(0, 2)
 	strMT.RawSetString("__index", str)
 	strMT.RawSetString("__metatable", lua.LString("locked"))
