@@ -112,9 +112,9 @@ func (v *vm) sandbox() *lua.LTable {
 	tab := g.RawGetString("table").(*lua.LTable)
 	for _, name := range []string{"insert", "remove", "sort"} {
 		fn := tab.RawGetString(name).(*lua.LFunction).GFunction
-		name := name
+		qualified := "table." + name // built once, not per call
 		tab.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
-			v.checkWritable(L, "table."+name, L.CheckTable(1))
+			v.checkWritable(L, qualified, L.CheckTable(1))
 			return fn(L)
 		}))
 	}

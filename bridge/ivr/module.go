@@ -2,7 +2,7 @@ package ivr
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -244,18 +244,25 @@ func (b *builders) metatable(L *lua.LState, name string, str func(any) string) *
 	return mt
 }
 
-func (b *builders) push(L *lua.LState, v any, mt *lua.LTable) int {
-	ud := L.NewUserData()
-	ud.Value = v
-	ud.Metatable = mt
-	L.Push(ud)
-	return 1
+// boxed holds a builder's value and the userdata that carries it to Lua,
+// so building an answer costs one allocation per value, not two.
+type boxed[T any] struct {
+	ud lua.LUserData
+	v  T
+}
+
+// newBoxed returns a zero T and its userdata, whose Value points at it.
+func newBoxed[T any](L *lua.LState, mt *lua.LTable) (*T, *lua.LUserData) {
+	b := &boxed[T]{}
+	b.ud.Value, b.ud.Metatable, b.ud.Env = &b.v, mt, L.Env
+	return &b.v, &b.ud
 }
 
 // ivr.go_to_layer(layer [, {caller_name=, custom_data=}])
 func (b *builders) goToLayer(L *lua.LState) int {
 	const fn = "ivr.go_to_layer"
-	a := &Action{Kind: GoToLayer, Layer: checkLayer(L, fn, "layer", L.Get(1))}
+	a, ud := newBoxed[Action](L, b.actionMT)
+	*a = Action{Kind: GoToLayer, Layer: checkLayer(L, fn, "layer", L.Get(1))}
 	eachOption(L, fn, 2, func(k string, v lua.LValue) {
 		switch k {
 		case "caller_name":
@@ -266,13 +273,15 @@ func (b *builders) goToLayer(L *lua.LState) int {
 			unknownOption(L, fn, k, "caller_name, custom_data")
 		}
 	})
-	return b.push(L, a, b.actionMT)
+	L.Push(ud)
+	return 1
 }
 
 // ivr.say(items, {next_layer=, next_layer_if_failed=, language=})
 func (b *builders) say(L *lua.LState) int {
 	const fn = "ivr.say"
-	a := &Action{Kind: SayDigits, Language: b.lang, Layer: -1}
+	a, ud := newBoxed[Action](L, b.actionMT)
+	*a = Action{Kind: SayDigits, Language: b.lang, Layer: -1}
 	a.Items = collect(L, fn, "items", L.Get(1), func(i int, v lua.LValue) Item {
 		if ud, ok := v.(*lua.LUserData); ok {
 			if it, ok := ud.Value.(*Item); ok {
@@ -301,14 +310,16 @@ func (b *builders) say(L *lua.LState) int {
 	if a.Layer < 0 {
 		L.RaiseError("%s: option next_layer is required: the layer the call goes to after the announcement", fn)
 	}
-	return b.push(L, a, b.actionMT)
+	L.Push(ud)
+	return 1
 }
 
 // ivr.dial(targets, {caller_id=, caller_name=, max_call_duration=,
 // max_dial_duration=, next_vo_id=, recording=, custom_data=})
 func (b *builders) dial(L *lua.LState) int {
 	const fn = "ivr.dial"
-	a := &Action{Kind: Dial, MaxCall: DefaultMaxCallDuration, MaxDial: DefaultMaxDialDuration, Layer: -1, HasCustomData: true}
+	a, ud := newBoxed[Action](L, b.actionMT)
+	*a = Action{Kind: Dial, MaxCall: DefaultMaxCallDuration, MaxDial: DefaultMaxDialDuration, Layer: -1, HasCustomData: true}
 	targets := L.Get(1)
 	if t, ok := targets.(*lua.LTable); ok && t.RawGetString("type") != lua.LNil {
 		// one {type=, target=} table, not a list of them
@@ -355,13 +366,16 @@ func (b *builders) dial(L *lua.LState) int {
 		}
 		a.Layer = call.Fallback
 	}
-	return b.push(L, a, b.actionMT)
+	L.Push(ud)
+	return 1
 }
 
 // ivr.error([reason])
 func (b *builders) fail(L *lua.LState) int {
-	a := Failure(L.OptString(1, "script answered ivr.error()"))
-	return b.push(L, &a, b.actionMT)
+	a, ud := newBoxed[Action](L, b.actionMT)
+	*a = Failure(L.OptString(1, "script answered ivr.error()"))
+	L.Push(ud)
+	return 1
 }
 
 func (b *builders) item(name, recordType string, check func(v lua.LValue) (string, string)) lua.LGFunction {
@@ -371,7 +385,10 @@ func (b *builders) item(name, recordType string, check func(v lua.LValue) (strin
 		if problem != "" {
 			L.RaiseError("%s: %s", fn, problem)
 		}
-		return b.push(L, &Item{Type: recordType, Content: content}, b.itemMT)
+		it, ud := newBoxed[Item](L, b.itemMT)
+		*it = Item{Type: recordType, Content: content}
+		L.Push(ud)
+		return 1
 	}
 }
 
@@ -384,7 +401,10 @@ func (b *builders) target(name, targetType string) lua.LGFunction {
 		} else {
 			t = checkExtension(L, fn, "code", L.Get(1))
 		}
-		return b.push(L, &Target{Type: targetType, Target: t}, b.targetMT)
+		tg, ud := newBoxed[Target](L, b.targetMT)
+		*tg = Target{Type: targetType, Target: t}
+		L.Push(ud)
+		return 1
 	}
 }
 
@@ -443,13 +463,14 @@ func eachOption(L *lua.LState, fn string, n int, f func(k string, v lua.LValue))
 	switch opts := L.Get(n).(type) {
 	case *lua.LNilType:
 	case *lua.LTable:
-		opts.ForEach(func(k, v lua.LValue) {
+		// Next, unlike ForEach, hands out the table's own boxed keys.
+		for k, v := opts.Next(lua.LNil); k != lua.LNil; k, v = opts.Next(k) {
 			ks, ok := k.(lua.LString)
 			if !ok {
 				L.RaiseError("%s: options must be a table of name = value, got key %s", fn, describe(k))
 			}
 			f(string(ks), v)
-		})
+		}
 	default:
 		L.RaiseError("%s: options must be a table, got %s", fn, describe(opts))
 	}
@@ -539,8 +560,8 @@ func checkCustomData(L *lua.LState, fn string, v lua.LValue) []Field {
 	if !ok {
 		L.RaiseError("%s: custom_data must be a table, got %s", fn, describe(v))
 	}
-	var out []Field
-	t.ForEach(func(k, v lua.LValue) {
+	out := make([]Field, 0, 4)
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		var key string
 		switch k := k.(type) {
 		case lua.LString:
@@ -562,9 +583,9 @@ func checkCustomData(L *lua.LState, fn string, v lua.LValue) []Field {
 			L.RaiseError("%s: custom_data.%s must be a string, number or boolean (CUSTOM_DATA is flat), got %s", fn, key, describe(v))
 		}
 		out = append(out, Field{Key: key, Value: val})
-	})
+	}
 	// Lua tables have no order; sorted keys make answers repeatable.
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	slices.SortFunc(out, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
 
