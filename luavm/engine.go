@@ -76,8 +76,11 @@ func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, 
 	}
 }
 
-// Close retires the current set.
+// Close retires the current set. Calls still running return ErrClosed at
+// once, so their callers can answer the fallback before the process exits;
+// their VMs are stopped.
 func (e *Engine) Close() {
 	e.closed.Store(true)
+	e.opts.halt.close()
 	e.cur.Load().Close()
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,7 @@ type Options struct {
 	Logger *slog.Logger
 
 	stats *poolStats // shared by every Set an Engine builds
+	halt  *halt      // closed by Engine.Close: calls in flight give up
 }
 
 // PoolStats count what the VM pool has done since the engine started,
@@ -56,6 +58,16 @@ type PoolStats struct {
 }
 
 type poolStats struct{ waits, replaced atomic.Uint64 }
+
+// halt tells every set of an engine that it is closing, so calls still
+// waiting for a VM or an answer return ErrClosed at once and their callers
+// answer the fallback, instead of running on past a shutdown.
+type halt struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func (h *halt) close() { h.once.Do(func() { close(h.ch) }) }
 
 // Defaults for zero Options fields.
 const (
@@ -88,6 +100,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.stats == nil {
 		o.stats = &poolStats{}
+	}
+	if o.halt == nil {
+		o.halt = &halt{ch: make(chan struct{})}
 	}
 	return o
 }

@@ -1,6 +1,7 @@
 package luavm
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,9 @@ func (s *Set) run(sc *Script, deadline time.Time, c Call) error {
 	case <-s.quit:
 		putJob(j)
 		return errRetired
+	case <-s.opts.halt.ch:
+		putJob(j)
+		return ErrClosed
 	}
 	return s.wait(j, t)
 }
@@ -83,6 +87,11 @@ func (s *Set) wait(j *job, t *time.Timer) error {
 		putJob(j)
 		return err
 	case <-t.C:
+	case <-s.opts.halt.ch:
+		if err := s.abandon(j); !errors.Is(err, ErrTimeout) {
+			return err // it finished as the engine closed
+		}
+		return ErrClosed
 	}
 	return s.abandon(j)
 }

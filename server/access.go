@@ -67,18 +67,23 @@ func (a *access) client(ctx *fasthttp.RequestCtx) netip.Addr {
 	if !contains(a.trust, ip) {
 		return ip
 	}
-	xff := ctx.Request.Header.Peek(fasthttp.HeaderXForwardedFor)
-	for len(xff) > 0 {
-		i := bytes.LastIndexByte(xff, ',')
-		hop := bytes.TrimSpace(xff[i+1:])
-		xff = xff[:max(i, 0)]
-		addr, err := netip.ParseAddr(string(hop))
-		if err != nil {
-			return netip.Addr{} // a garbled hop: nobody can say who called
-		}
-		ip = addr.Unmap()
-		if !contains(a.trust, ip) {
-			return ip
+	// A proxy may append to the header or add a line of its own: the hops
+	// are every line's, in order, and the last ones are the nearest.
+	lines := ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor)
+	for l := len(lines) - 1; l >= 0; l-- {
+		xff := lines[l]
+		for len(xff) > 0 {
+			i := bytes.LastIndexByte(xff, ',')
+			hop := bytes.TrimSpace(xff[i+1:])
+			xff = xff[:max(i, 0)]
+			addr, err := netip.ParseAddr(string(hop))
+			if err != nil {
+				return netip.Addr{} // a garbled hop: nobody can say who called
+			}
+			ip = addr.Unmap()
+			if !contains(a.trust, ip) {
+				return ip
+			}
 		}
 	}
 	return ip

@@ -81,7 +81,7 @@ func BenchmarkRecord(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				srv.done(start, sc, &req, &a, outcomeOK, nil)
+				srv.done(start, time.Microsecond, sc, &req, &a, outcomeOK, nil)
 			}
 		})
 	}

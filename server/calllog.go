@@ -16,14 +16,14 @@ import (
 // this caller land on layer 13?": the call's IVR_UNIQUE_ID (the key the
 // script's own log lines carry too), what it asked, which script answered,
 // with what, how fast, and, when the answer is a fallback, the Lua error.
-func (s *Server) done(start time.Time, sc *luavm.Script, req *ivr.Request, a *ivr.Action, o outcome, err error) {
+func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, o outcome, err error) {
 	now := time.Now()
 	took := now.Sub(start)
 	ss := s.metrics.seriesFor(sc)
 	ss.count(a.Kind, o)
 	s.metrics.latency.Observe(took.Seconds())
 	if sc != nil {
-		ss.run.Observe(took.Seconds())
+		ss.run.Observe(ran.Seconds())
 	}
 	level := slog.LevelInfo
 	if o != outcomeOK && o != outcomeFallback {
@@ -45,7 +45,7 @@ func (s *Server) done(start time.Time, sc *luavm.Script, req *ivr.Request, a *iv
 		slog.String("did", req.DID),
 		slog.String("caller", s.caller(req.CallerID)),
 		slog.Int("layer", req.LayerID),
-		slog.String("dtmf", req.DTMF),
+		slog.String("dtmf", s.dtmf(req.DTMF)),
 		slog.String(scriptlog.ScriptKey, script),
 		slog.String("action", a.Kind.String()),
 		slog.String("target", target(a)),
@@ -82,6 +82,15 @@ func (s *Server) caller(id string) string {
 		return id
 	}
 	return MaskCaller(id)
+}
+
+// dtmf is DTMF as logged: with --mask-caller only its length shows, since
+// callers type PINs and ID numbers.
+func (s *Server) dtmf(d string) string {
+	if !s.cfg.MaskCaller {
+		return d
+	}
+	return strings.Repeat("*", len(d))
 }
 
 // MaskCaller hides all of a phone number but its last four characters (of

@@ -69,18 +69,23 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.reject(ctx, start, fasthttp.StatusBadRequest, outcomeBadRequest, err.Error())
 		return
 	}
+	running := time.Now()
 	sc, err := s.engine.Run(name, c.req.LayerID, start, c)
+	ran := time.Since(running)
 	if errors.Is(err, luavm.ErrNoScript) && name != "" {
 		calls.Put(c) // removed by a reload since the lookup above
 		s.reject(ctx, start, fasthttp.StatusNotFound, outcomeNotFound, "no script answers "+clip(ctx.Path()))
 		return
 	}
 	ctx.SetContentType("application/json")
+	if s.stopped.Load() {
+		ctx.SetConnectionClose() // draining: the next call goes elsewhere
+	}
 	if err != nil {
-		s.fallback(ctx, start, sc, c, err)
+		s.fallback(ctx, start, ran, sc, c, err)
 	} else {
 		ctx.SetBody(c.out)
-		s.done(start, sc, &c.req, &c.action, outcomeOK, nil)
+		s.done(start, ran, sc, &c.req, &c.action, outcomeOK, nil)
 	}
 	if !errors.Is(err, luavm.ErrTimeout) { // an overrun call may still be touched by its VM
 		calls.Put(c)
@@ -89,7 +94,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 
 // fallback answers for a script that could not: the script's fallback
 // layer, else the configured one, else STATUS 1.
-func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, sc *luavm.Script, c *call, err error) {
+func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Duration, sc *luavm.Script, c *call, err error) {
 	layer, ok := s.fallbackFor(sc)
 	a := ivr.Fallback(layer, ok, err.Error())
 	// A fresh buffer: after a timeout c belongs to the VM that overran.
@@ -106,7 +111,7 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, sc *luavm.S
 	case errors.Is(err, luavm.ErrClosed):
 		o = outcomeShutdown
 	}
-	s.done(start, sc, &c.req, &a, o, err)
+	s.done(start, ran, sc, &c.req, &a, o, err)
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".
@@ -128,6 +133,7 @@ func route(path []byte) (string, bool) {
 // counts and logs it.
 func (s *Server) reject(ctx *fasthttp.RequestCtx, start time.Time, status int, o outcome, msg string) {
 	ctx.SetStatusCode(status)
+	ctx.SetConnectionClose() // Voicenter sends good requests: whoever sent this need not keep a connection
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(ivr.AppendString(append(make([]byte, 0, len(msg)+16), `{"error":`...), msg), '}'))
 	s.metrics.none.count(0, o)
@@ -135,7 +141,7 @@ func (s *Server) reject(ctx *fasthttp.RequestCtx, start time.Time, status int, o
 	if s.log.Enabled(context.Background(), slog.LevelWarn) {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn, "request rejected",
 			slog.Int("status", status), slog.String("outcome", o.String()), slog.String("error", msg),
-			slog.String("remote", ctx.RemoteIP().String()), slog.String("path", clip(ctx.Path())),
+			slog.String("remote", s.access.client(ctx).String()), slog.String("path", clip(ctx.Path())),
 			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	bhttp "github.com/ivrouter/ivrouter/bridge/http"
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,12 +101,12 @@ func newMetrics(s *Server) *metrics {
 	})
 	m.run = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ivrouter_script_duration_seconds",
-		Help:    "Time to answer the calls a script handled (waiting for a VM included), by script.",
+		Help:    "Time scripts took to answer, waiting for a VM included, by script.",
 		Buckets: latencyBuckets,
 	}, []string{"script"})
 	m.crm = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ivrouter_http_requests_total",
-		Help: "Requests scripts made with the http module (CRM lookups), by host and response status (error: no response).",
+		Help: "Requests scripts made with the http module (CRM lookups), by host and response status (error: no response; circuit_open: refused unsent by the host's open circuit).",
 	}, []string{"host", "status"})
 	m.crmTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ivrouter_http_request_duration_seconds",
@@ -186,11 +187,15 @@ func (m *metrics) reloaded(err error) {
 
 // observeHTTP is the http module's Observe hook.
 func (m *metrics) observeHTTP(host string, status int, took time.Duration) {
-	code := "error"
-	if status > 0 {
-		code = strconv.Itoa(status)
+	switch {
+	case status == bhttp.StatusCircuitOpen:
+		m.crm.WithLabelValues(host, "circuit_open").Inc()
+		return // nothing was sent, so there is no latency to record
+	case status > 0:
+		m.crm.WithLabelValues(host, strconv.Itoa(status)).Inc()
+	default:
+		m.crm.WithLabelValues(host, "error").Inc()
 	}
-	m.crm.WithLabelValues(host, code).Inc()
 	m.crmTime.WithLabelValues(host).Observe(took.Seconds())
 }
 

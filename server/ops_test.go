@@ -233,7 +233,7 @@ func TestShutdownTimeoutStillAnswersTheCall(t *testing.T) {
 	dir := scriptsDir(t, map[string]string{
 		"slow.lua": `local gate = require("gate") return { fallback = 8, handle = function() gate.wait() return ivr.go_to_layer(3) end }`,
 	})
-	srv, err := New(Config{Scripts: dir, Deadline: 300 * time.Millisecond, Modules: []luavm.Module{luavmtest.Gate("gate", block, entered)}})
+	srv, err := New(Config{Scripts: dir, Deadline: 4 * time.Second, Modules: []luavm.Module{luavmtest.Gate("gate", block, entered)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,13 +241,19 @@ func TestShutdownTimeoutStillAnswersTheCall(t *testing.T) {
 	answered := make(chan answer, 1)
 	go func() { answered <- post(t, url+"/slow", request("5", "1")) }()
 	<-entered
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("shutdown with a stuck call: %v, want the timeout", err)
 	}
+	// The call is cut short at the shutdown timeout, not left to its 4 s
+	// deadline after the process would have exited.
 	if a := <-answered; string(a.body) != `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":8}` {
 		t.Errorf("the stuck call got %d %s, want its fallback", a.status, a.body)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("the stuck call was answered after %v, past the shutdown timeout and its grace", took)
 	}
 }
 
@@ -268,7 +274,7 @@ func TestAccessControlRejectsBeforeTheScriptRuns(t *testing.T) {
 	send := func(path string, header ...string) int {
 		req, _ := http.NewRequest("POST", url+path, bytes.NewReader(request("5", "12345678")))
 		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
+			req.Header.Add(header[i], header[i+1]) // a repeated name is a second header line
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -290,7 +296,9 @@ func TestAccessControlRejectsBeforeTheScriptRuns(t *testing.T) {
 		{"forwarded from a stranger", "/?token=s3cret", []string{"X-Forwarded-For", "192.0.2.7"}, 403},
 		{"a stranger behind an allowed hop", "/?token=s3cret", []string{"X-Forwarded-For", "192.0.2.7, 10.9.1.1"}, 200},
 		{"garbled hop", "/?token=s3cret", []string{"X-Forwarded-For", "nonsense"}, 403},
-		{"bad method, no token", "/x", []string{"X-Forwarded-For", "10.9.1.1"}, 401},
+		// A client's own line, then the proxy's: the proxy's line is nearest.
+		{"spoofed first line", "/?token=s3cret", []string{"X-Forwarded-For", "10.9.1.1", "X-Forwarded-For", "203.0.113.66"}, 403},
+		{"allowed, no token", "/", []string{"X-Forwarded-For", "10.9.1.1"}, 401},
 	} {
 		if got := send(tc.path, tc.header...); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
@@ -311,8 +319,41 @@ func TestAccessControlRejectsBeforeTheScriptRuns(t *testing.T) {
 	if got := m[`ivrouter_requests_total{action="none",outcome="unauthorized",script="none"}`]; got != 5 {
 		t.Errorf("unauthorized counted %v, want 5", got)
 	}
-	if got := m[`ivrouter_requests_total{action="none",outcome="forbidden",script="none"}`]; got != 2 {
-		t.Errorf("forbidden counted %v, want 2", got)
+	if got := m[`ivrouter_requests_total{action="none",outcome="forbidden",script="none"}`]; got != 3 {
+		t.Errorf("forbidden counted %v, want 3", got)
+	}
+}
+
+func TestTheTokenStaysOutOfTheLog(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dir := scriptsDir(t, map[string]string{"layers/5.lua": `return function() return ivr.go_to_layer(12) end`})
+	url, _ := start(t, Config{Scripts: dir, Token: "s3cret", Logger: log})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A header line without a colon: fasthttp cannot parse the request.
+	fmt.Fprint(conn, "POST /?token=s3cret HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nbroken header\r\nContent-Length: 2\r\n\r\n{}")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 400 {
+		t.Errorf("a malformed request got %d", res.StatusCode)
+	}
+	post(t, url+"/?token=s3cret", request("5", "1"))
+	post(t, url+"/?token=guess", request("5", "1"))
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "request rejected") || !strings.Contains(out, "msg=call") {
+		t.Fatalf("the log lacks the requests:\n%s", out)
+	}
+	if strings.Contains(out, "s3cret") || strings.Contains(out, "guess") {
+		t.Errorf("a token is in the log:\n%s", out)
 	}
 }
 
@@ -507,7 +548,7 @@ func TestCallLogOneLinePerRequestWithTheScriptsOwnLines(t *testing.T) {
 	c := calls[0]
 	for k, want := range map[string]any{
 		"ivr_unique_id": "u-5-12345678", "did": "0722776772", "caller": "******4567", "layer": 5.0,
-		"script": "layers/5", "action": "GO_TO_LAYER", "target": "12", "outcome": "ok",
+		"script": "layers/5", "action": "GO_TO_LAYER", "target": "12", "outcome": "ok", "dtmf": "********",
 	} {
 		if c[k] != want {
 			t.Errorf("call line %s = %v, want %v\n%s", k, c[k], want, out)

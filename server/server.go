@@ -60,7 +60,8 @@ type Config struct {
 	// TLSCert and TLSKey are PEM files to serve HTTPS with; Reload reads
 	// them again.
 	TLSCert, TLSKey string
-	// MaskCaller hides all but the last digits of CALLER_ID in the call log.
+	// MaskCaller hides all but the last digits of CALLER_ID, and the digits
+	// typed, in the call log.
 	MaskCaller bool
 	// ReadTimeout bounds reading a request, headers and body, so a slow
 	// client cannot hold a connection; WriteTimeout bounds writing the
@@ -179,6 +180,7 @@ func New(cfg Config) (*Server, error) {
 		ReadBufferSize:               cfg.MaxHeaderBytes,
 		Concurrency:                  cfg.MaxConns,
 		CloseOnShutdown:              true,
+		SecureErrorLogMessage:        true, // a malformed request's text may hold the token
 		DisablePreParseMultipartForm: true,
 		Logger:                       fasthttpLogger{s.log},
 	}
@@ -287,18 +289,32 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.http.Serve(ln)
 }
 
-// Shutdown stops accepting and reports not ready, lets the requests in
+// Shutdown stops accepting and reports not ready, and lets the requests in
 // flight finish (keep-alive connections are closed once answered) until ctx
-// ends, then retires the scripts.
+// ends. Calls still running then are cut short: each answers its fallback,
+// and Shutdown waits up to ShutdownGrace for those answers to be written,
+// so no caller is left without one.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped.Store(true)
 	err := s.http.ShutdownWithContext(ctx)
 	s.engine.Close()
-	if err != nil {
-		return fmt.Errorf("requests still in flight at the shutdown timeout: %w", err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	for end := time.Now().Add(ShutdownGrace); s.http.GetOpenConnectionsCount() > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("calls still running at the shutdown timeout were answered their fallback: %w", err)
 }
+
+// ShutdownGrace is how long Shutdown waits, after its timeout, for the
+// fallback answers of the calls it cut short to be written.
+const ShutdownGrace = time.Second
+
+// Drain reports not ready and closes each connection after its next answer,
+// while still serving: a load balancer polling /readyz stops sending calls
+// before Shutdown closes the listener.
+func (s *Server) Drain() { s.stopped.Store(true) }
 
 type fasthttpLogger struct{ log *slog.Logger }
 

@@ -45,7 +45,8 @@ type Options struct {
 	// Transport replaces the pooled default, for tests and embedding.
 	Transport nethttp.RoundTripper
 	// Observe, when set, is told of every request: host, status (0 for a
-	// failure before a response) and duration.
+	// failure before a response, StatusCircuitOpen for one the host's open
+	// circuit refused without sending) and duration.
 	Observe func(host string, status int, took time.Duration)
 }
 
@@ -82,6 +83,10 @@ type Module struct {
 	mu       sync.Mutex
 	breakers map[string]*gobreaker.TwoStepCircuitBreaker[struct{}]
 }
+
+// StatusCircuitOpen is the status Observe is told of a request refused by
+// its host's open circuit: no request was made.
+const StatusCircuitOpen = -1
 
 // New returns the module with its connection pool.
 func New(o Options) *Module {
@@ -244,7 +249,7 @@ func (m *Module) send(L *lua.LState, r *request) (lua.LValue, error) {
 	host := r.url.Host
 	done, err := m.breaker(host).Allow()
 	if err != nil {
-		m.observe(host, 0, 0)
+		m.observe(host, StatusCircuitOpen, 0)
 		return nil, ErrCircuitOpen
 	}
 	start := time.Now()
