@@ -2,7 +2,7 @@ package server
 
 import (
 	"net/http"
-	"net/http/pprof"
+	httppprof "net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,8 +15,9 @@ import (
 //	/healthz        200 while the process runs
 //	/readyz         200 while scripts are loaded and the server is not
 //	                shutting down, else 503: take it out of rotation
-//	/debug/pprof/   Go's profiler, for "why is it slow"
-func (s *Server) AdminHandler() http.Handler {
+//	/debug/pprof/   Go's profiler, for "why is it slow", when pprof is set
+//	                (it shows the command line, which may hold secrets)
+func (s *Server) AdminHandler(pprof bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorLog: errorLog{s}}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -29,11 +30,13 @@ func (s *Server) AdminHandler() http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	return mux
 }
 

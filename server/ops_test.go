@@ -42,7 +42,7 @@ import (
 func scrape(t *testing.T, srv *Server) map[string]float64 {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	srv.AdminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	srv.AdminHandler(false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 200 {
 		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
 	}
@@ -190,7 +190,7 @@ func TestReadyzFlipsDuringShutdownAndCallsInFlightFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	admin := httptest.NewServer(srv.AdminHandler())
+	admin := httptest.NewServer(srv.AdminHandler(false))
 	defer admin.Close()
 	status := func(path string) int {
 		res, err := http.Get(admin.URL + path)
@@ -202,6 +202,9 @@ func TestReadyzFlipsDuringShutdownAndCallsInFlightFinish(t *testing.T) {
 	}
 	if status("/readyz") != 200 || status("/healthz") != 200 {
 		t.Fatal("not ready before shutdown")
+	}
+	if status("/debug/pprof/cmdline") != 404 {
+		t.Error("pprof served without being asked for")
 	}
 	answered := make(chan answer, 1)
 	go func() { answered <- post(t, "http://"+ln.Addr().String()+"/slow", request("5", "1")) }()

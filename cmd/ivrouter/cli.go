@@ -32,16 +32,16 @@ Every serve flag can also be set with an IVROUTER_* environment variable
 then the file. ivrouter serve --print-config shows what is in effect.
 `
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
+		return serve(ctx, args[1:], env, stdout, stderr)
 	case "check":
-		return check(args[1:], getenv, stdout, stderr)
+		return check(args[1:], env, stdout, stderr)
 	case "version":
 		v, rev, gov := server.Build()
 		fmt.Fprintf(stdout, "ivrouter %s (revision %s, %s)\n", v, rev, gov)
@@ -72,17 +72,19 @@ type options struct {
 	demoCRM         string
 	demoListen      string
 	shutdownTimeout time.Duration
+	shutdownDelay   time.Duration
+	adminPprof      bool
 	configPath      string
 	printConfig     bool
 }
 
-func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+func parseServe(args []string, env lookupEnv, stderr io.Writer) (*options, error) {
 	o := &options{cfg: server.Config{Scripts: server.DefaultScripts, Deadline: server.DefaultDeadline,
 		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", ":8080", "address to serve Voicenter requests on")
-	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz, /readyz and /debug/pprof; \"off\" for none")
+	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz and /readyz; \"off\" for none")
 	fs.StringVar(&o.cfg.Scripts, "scripts", o.cfg.Scripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
 	fs.DurationVar(&o.cfg.Deadline, "deadline", o.cfg.Deadline, "time a script may take when it sets no deadline (Voicenter waits 5s)")
 	fs.Var(&o.fallback, "fallback-layer", "layer answered when a script fails or overruns (default none: STATUS 1, the layer's own failover)")
@@ -104,7 +106,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
 	fs.Var(&o.maxHeader, "max-header-bytes", "largest request headers accepted (suffixes KiB, MiB)")
 	fs.IntVar(&o.cfg.MaxConns, "max-conns", server.DefaultMaxConns, "most connections open at once; more are refused")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
+	fs.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to keep serving with /readyz at 503, so a load balancer stops sending calls first")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish; then they get their fallback")
+	fs.BoolVar(&o.adminPprof, "admin-pprof", false, "also serve Go's profiler at /debug/pprof/ on the admin listener")
 	fs.StringVar(&o.demoCRM, "demo-crm", "", "also serve this JSON file as a demo CRM (see testdata/crm.json), for trying the examples")
 	fs.StringVar(&o.demoListen, "demo-crm-listen", "127.0.0.1:8081", "address of the demo CRM")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info (a line per call), warn (failures only), error")
@@ -112,16 +116,19 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.configPath, "config", "", "YAML file of settings named as these flags (flag > IVROUTER_* > file > default)")
 	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective settings, secrets masked, and exit")
 	o.settings = &settings{fs: fs, secrets: map[string]bool{"token": true}, cliOnly: map[string]bool{"config": true, "print-config": true}}
-	if err := o.settings.resolve(args, getenv, &o.configPath); err != nil {
+	if err := o.settings.resolve(args, env, &o.configPath); err != nil {
 		return nil, err
 	}
-	return o, o.finish(getenv)
+	return o, o.finish(env)
 }
 
 // finish turns the parsed flags into the server's config.
-func (o *options) finish(getenv func(string) string) error {
+func (o *options) finish(env lookupEnv) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
+	}
+	if o.cfg.Token == secretMask {
+		return fmt.Errorf("--token: %s is --print-config's mask, not a token: set the real one", secretMask)
 	}
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
@@ -133,7 +140,7 @@ func (o *options) finish(getenv func(string) string) error {
 	if o.cfg.TrustProxies, err = prefixes("trust-proxy", o.trustProxies); err != nil {
 		return err
 	}
-	o.cfg.ScriptEnv = scriptEnv(o.envNames, getenv)
+	o.cfg.ScriptEnv = scriptEnv(o.envNames, env)
 	if o.demoCRM != "" && o.cfg.ScriptEnv["CRM_URL"] == "" {
 		if _, allowed := o.cfg.ScriptEnv["CRM_URL"]; allowed {
 			o.cfg.ScriptEnv["CRM_URL"] = "http://" + o.demoListen
@@ -154,18 +161,22 @@ func prefixes(name string, vals []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// lookupEnv reads the environment as os.LookupEnv does: a variable set to
+// the empty string is set, so IVROUTER_TOKEN= clears a token from the file.
+type lookupEnv func(string) (string, bool)
+
 // defaultEnvNames are the settings the example scripts read.
 var defaultEnvNames = strings.Join(server.DefaultScriptEnv, ",")
 
 // scriptEnv reads the allowed names from the environment.
-func scriptEnv(names string, getenv func(string) string) map[string]string {
-	env := map[string]string{}
+func scriptEnv(names string, env lookupEnv) map[string]string {
+	vals := map[string]string{}
 	for _, name := range strings.Split(names, ",") {
 		if name = strings.TrimSpace(name); name != "" {
-			env[name] = getenv(name)
+			vals[name], _ = env(name)
 		}
 	}
-	return env
+	return vals
 }
 
 func parseBytes(s string) (int, error) {
@@ -194,8 +205,8 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o, err := parseServe(args, getenv, stderr)
+func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	o, err := parseServe(args, env, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -203,6 +214,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintln(stderr, "ivrouter serve:", err)
 		return 2
 	}
+	// SIGHUP from the start: a reload sent while loading must not kill the
+	// process (SIGHUP's default action); it is acted on once serving.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if o.printConfig {
 		if err := o.settings.print(stdout); err != nil {
 			fmt.Fprintln(stderr, "ivrouter serve:", err)
@@ -232,14 +248,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Error("cannot listen", "error", err)
 		return 1
 	}
-	admin, err := startAdmin(o.adminListen, srv, log)
+	admin, err := startAdmin(o.adminListen, srv.AdminHandler(o.adminPprof), log)
 	if err != nil {
 		log.Error("cannot listen for admin", "error", err)
 		return 1
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	for {
@@ -250,14 +263,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Error("server stopped", "error", err)
 			return 1
 		case <-ctx.Done():
-			return shutdown(srv, admin, o.shutdownTimeout, log)
+			return shutdown(srv, admin, o.shutdownDelay, o.shutdownTimeout, log)
 		}
 	}
 }
 
-// shutdown lets the requests in flight finish, bounded by timeout; the
-// admin listener stays up meanwhile, so /readyz reports the drain.
-func shutdown(srv *server.Server, admin *http.Server, timeout time.Duration, log *slog.Logger) int {
+// shutdown drains for delay (serving, /readyz at 503), then lets the
+// requests in flight finish, bounded by timeout; the admin listener stays up
+// meanwhile, so /readyz reports the drain.
+func shutdown(srv *server.Server, admin *http.Server, delay, timeout time.Duration, log *slog.Logger) int {
+	if delay > 0 {
+		log.Info("draining: /readyz reports 503, calls still answered", "for", delay)
+		srv.Drain()
+		time.Sleep(delay)
+	}
 	log.Info("shutting down: finishing requests in flight", "timeout", timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -272,7 +291,7 @@ func shutdown(srv *server.Server, admin *http.Server, timeout time.Duration, log
 }
 
 // startAdmin serves the admin endpoints on addr, unless it is "off".
-func startAdmin(addr string, srv *server.Server, log *slog.Logger) (*http.Server, error) {
+func startAdmin(addr string, handler http.Handler, log *slog.Logger) (*http.Server, error) {
 	if addr == "" || addr == "off" {
 		return nil, nil
 	}
@@ -280,8 +299,8 @@ func startAdmin(addr string, srv *server.Server, log *slog.Logger) (*http.Server
 	if err != nil {
 		return nil, err
 	}
-	h := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	log.Info("admin serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /debug/pprof/")
+	h := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	log.Info("admin serving", "addr", ln.Addr().String())
 	go func() {
 		if err := h.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin stopped", "error", err)
@@ -309,8 +328,8 @@ func startDemoCRM(path, addr string, log *slog.Logger) error {
 	return nil
 }
 
-func check(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	dir := getenv("IVROUTER_SCRIPTS")
+func check(args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	dir, _ := env("IVROUTER_SCRIPTS")
 	if dir == "" {
 		dir = server.DefaultScripts
 	}
@@ -322,11 +341,11 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		dir = args[0]
 	}
 	start := time.Now()
-	names := getenv("IVROUTER_ENV")
-	if names == "" {
+	names, set := env("IVROUTER_ENV")
+	if !set {
 		names = defaultEnvNames
 	}
-	err := server.Check(server.Config{Scripts: dir, ScriptEnv: scriptEnv(names, getenv), Logger: newLogger(stderr, "text", slog.LevelWarn)})
+	err := server.Check(server.Config{Scripts: dir, ScriptEnv: scriptEnv(names, env), Logger: newLogger(stderr, "text", slog.LevelWarn)})
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		return 1

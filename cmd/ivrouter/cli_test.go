@@ -29,7 +29,12 @@ func writeFile(t *testing.T, path, src string) {
 	}
 }
 
-func noenv(string) string { return "" }
+func noenv(string) (string, bool) { return "", false }
+
+// envOf is an environment holding m.
+func envOf(m map[string]string) lookupEnv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 func TestCheck(t *testing.T) {
 	var out, errb bytes.Buffer
@@ -62,7 +67,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestFlagsEnvironmentAndDefaults(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	env := envOf
 	o, err := parseServe(nil, noenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +224,7 @@ token: from-file
 mask-caller: true
 `)
 	env := map[string]string{"IVROUTER_LANGUAGE": "RU", "IVROUTER_VMS": "6", "IVROUTER_TOKEN": "from-env"}
-	getenv := func(k string) string { return env[k] }
+	getenv := envOf(env)
 	o, err := parseServe([]string{"--config", file, "--vms", "8", "--token", "from-flag"}, getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +279,7 @@ mask-caller: true
 }
 
 func TestPrintConfigMasksSecretsAndReadsBack(t *testing.T) {
-	getenv := func(k string) string { return map[string]string{"IVROUTER_TOKEN": "hunter2"}[k] }
+	getenv := envOf(map[string]string{"IVROUTER_TOKEN": "hunter2"})
 	var out, errb bytes.Buffer
 	args := []string{"serve", "--print-config", "--deadline", "2s", "--allow-host", "crm.example.com,*.example.org", "--fallback-layer", "9"}
 	if code := run(context.Background(), args, getenv, &out, &errb); code != 0 {
@@ -413,5 +418,108 @@ func TestExampleConfigIsValid(t *testing.T) {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("the unit lacks %q", want)
 		}
+	}
+}
+
+func TestSettingsRefusals(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct{ file, want string }{
+		"list for one value": {"deadline: [1s, 2s]\n", "takes one value"},
+		"two documents":      {"deadline: 1s\n---\ndedline: 2s\n", "one document"},
+		"the print mask":     {"token: '********'\n", "mask"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+		writeFile(t, path, tc.file)
+		if _, err := parseServe([]string{"--config", path}, noenv, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error about %q", name, err, tc.want)
+		}
+	}
+	file := filepath.Join(dir, "token.yaml")
+	writeFile(t, file, "token: from-file\n")
+	o, err := parseServe([]string{"--config", file}, envOf(map[string]string{"IVROUTER_TOKEN": "", "IVROUTER_PRINT_CONFIG": "true"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.cfg.Token != "" {
+		t.Errorf("IVROUTER_TOKEN= left the file's token %q", o.cfg.Token)
+	}
+	if o.printConfig {
+		t.Error("IVROUTER_PRINT_CONFIG turned a server into a config printer")
+	}
+}
+
+// TestShutdownTimeoutAnswersStuckCallsTheirFallback: a call still waiting
+// on its CRM when --shutdown-timeout runs out gets its fallback before the
+// process exits 0.
+func TestShutdownTimeoutAnswersStuckCallsTheirFallback(t *testing.T) {
+	bin := binary(t)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+	}))
+	defer crm.Close()
+	defer close(release)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "layers", "5.lua"), `local http, env = require("http"), require("env")
+return { deadline = 4000, fallback = 99, handle = function(call)
+  assert(http.get(env.get("CRM_URL") .. "/who", { timeout = 4000 }))
+  return ivr.go_to_layer(21)
+end }`)
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--scripts", dir, "--shutdown-timeout", "100ms")
+	cmd.Env = append(os.Environ(), "CRM_URL="+crm.URL)
+	addr, lines := startBinary(t, cmd)
+	answer := make(chan string, 1)
+	go func() {
+		res, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(
+			`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"1","CALLER_ID":"2","IVR_UNIQUE_ID":"u","DTMF":"1","LAYER_ID":"5"}}`))
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		answer <- string(b)
+	}()
+	<-arrived
+	began := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, lines, "shutting down")
+	if got := <-answer; got != `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":99}` {
+		t.Errorf("the stuck call got %q, want its fallback", got)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v, want 0", err)
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("shutdown took %v with a 100ms timeout", took)
+	}
+}
+
+func TestSIGHUPWhileStartingDoesNotKill(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	// A script slow to load keeps the process loading when the first log
+	// line (from before the load) arrives and the SIGHUP is sent.
+	writeFile(t, filepath.Join(dir, "layers", "5.lua"), `local x = 0
+for i = 1, 2e6 do x = x + i end
+return function() return ivr.go_to_layer(12) end`)
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--scripts", dir)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	logs := bufio.NewScanner(stderr)
+	logs.Scan() // the first line: the process has set its signals up
+	cmd.Process.Signal(syscall.SIGHUP)
+	for logs.Scan() {
+		if strings.Contains(logs.Text(), "msg=serving") {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v, want 0 (a SIGHUP at start must not kill)", err)
 	}
 }

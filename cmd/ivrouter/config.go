@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,7 +34,7 @@ func envName(flagName string) string {
 // resolve parses args, then fills each flag not given there from the
 // environment, else from the config file (configPath, read after parsing so
 // --config and IVROUTER_CONFIG both work).
-func (st *settings) resolve(args []string, getenv func(string) string, configPath *string) error {
+func (st *settings) resolve(args []string, env lookupEnv, configPath *string) error {
 	if err := st.fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func (st *settings) resolve(args []string, getenv func(string) string, configPat
 	st.source = map[string]string{}
 	st.fs.Visit(func(f *flag.Flag) { st.source[f.Name] = "flag" })
 	if st.source["config"] == "" {
-		if v := getenv(envName("config")); v != "" {
+		if v, ok := env(envName("config")); ok && v != "" {
 			*configPath, st.source["config"] = v, envName("config")
 		}
 	}
@@ -61,7 +62,7 @@ func (st *settings) resolve(args []string, getenv func(string) string, configPat
 		if st.source[f.Name] != "" {
 			return
 		}
-		if v := getenv(envName(f.Name)); v != "" {
+		if v, ok := env(envName(f.Name)); ok && !st.cliOnly[f.Name] {
 			st.source[f.Name] = envName(f.Name)
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", envName(f.Name), err))
@@ -71,6 +72,10 @@ func (st *settings) resolve(args []string, getenv func(string) string, configPat
 		e, ok := file[f.Name]
 		if !ok {
 			st.source[f.Name] = "default"
+			return
+		}
+		if _, isList := f.Value.(*listValue); e.list && !isList {
+			errs = append(errs, fmt.Errorf("%s:%d: %s takes one value, not a list", *configPath, e.line, f.Name))
 			return
 		}
 		st.source[f.Name] = fmt.Sprintf("%s:%d", *configPath, e.line)
@@ -87,6 +92,7 @@ func (st *settings) resolve(args []string, getenv func(string) string, configPat
 // and its line, for error messages.
 type entry struct {
 	values []string
+	list   bool
 	line   int
 }
 
@@ -101,9 +107,14 @@ func readConfig(path string) (map[string]entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err != io.EOF {
+		return nil, fmt.Errorf("%s:%d: one document of settings, not several", path, more.Line)
 	}
 	out := map[string]entry{}
 	if len(doc.Content) == 0 {
@@ -125,6 +136,7 @@ func readConfig(path string) (map[string]entry, error) {
 				e.values = []string{v.Value}
 			}
 		case yaml.SequenceNode:
+			e.list = true
 			for _, item := range v.Content {
 				if item.Kind != yaml.ScalarNode {
 					return nil, fmt.Errorf("%s:%d: %s: want a list of values", path, item.Line, k.Value)
@@ -143,7 +155,8 @@ func readConfig(path string) (map[string]entry, error) {
 
 // print writes the effective settings as a config file, each value with
 // where it came from, secrets masked. The output read back with --config
-// gives the same settings.
+// gives the same settings once the masks are replaced: a mask left in is
+// refused, not taken as the secret.
 func (st *settings) print(w io.Writer) error {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	st.fs.VisitAll(func(f *flag.Flag) {
@@ -161,7 +174,7 @@ func (st *settings) print(w io.Writer) error {
 			val = scalar(f.Value.String())
 		}
 		if st.secrets[f.Name] && f.Value.String() != "" {
-			val = scalar("********")
+			val = scalar(secretMask)
 		}
 		val.LineComment = st.source[f.Name]
 		root.Content = append(root.Content, key, val)
@@ -175,6 +188,9 @@ func (st *settings) print(w io.Writer) error {
 	}
 	return enc.Close()
 }
+
+// secretMask stands for a secret in --print-config's output.
+const secretMask = "********"
 
 func scalar(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Value: s}

@@ -10,18 +10,20 @@ import (
 // logWriter batches log lines into few writes. A line per call at tens of
 // thousands of calls a second would otherwise cost a write(2) each, more
 // than answering the call. Lines wait at most flushEvery; Close writes the
-// rest.
+// rest, and lines written after Close go straight through.
 type logWriter struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex
+	w      io.Writer
+	buf    *bufio.Writer
+	closed bool
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 const flushEvery = 100 * time.Millisecond
 
 func newLogWriter(w io.Writer) *logWriter {
-	l := &logWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &logWriter{w: w, buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.flusher()
 	return l
 }
@@ -31,7 +33,16 @@ func newLogWriter(w io.Writer) *logWriter {
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	if l.closed {
+		return l.w.Write(p)
+	}
+	n, err := l.buf.Write(p)
+	if err != nil {
+		// bufio keeps a write error forever: start afresh, so one failed
+		// write (a full disk) does not silence the log until a restart.
+		l.buf.Reset(l.w)
+	}
+	return n, err
 }
 
 func (l *logWriter) flusher() {
@@ -41,19 +52,19 @@ func (l *logWriter) flusher() {
 	for {
 		select {
 		case <-t.C:
+			l.mu.Lock()
 			l.flush()
+			l.mu.Unlock()
 		case <-l.stop:
-			l.flush()
 			return
 		}
 	}
 }
 
+// flush writes what is buffered; l.mu is held.
 func (l *logWriter) flush() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buf.Buffered() > 0 {
-		l.buf.Flush()
+	if l.buf.Buffered() > 0 && l.buf.Flush() != nil {
+		l.buf.Reset(l.w)
 	}
 }
 
@@ -61,5 +72,9 @@ func (l *logWriter) flush() {
 func (l *logWriter) Close() error {
 	close(l.stop)
 	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flush()
+	l.closed = true
 	return nil
 }
