@@ -19,8 +19,13 @@ func BenchmarkHandler(b *testing.B) {
 }
 
 // BenchmarkHandlerCallLog is BenchmarkHandler as shipped: a text call log
-// line per request (to io.Discard, so the disk is not measured).
+// line per request, written directly (to io.Discard, so the disk is not
+// measured); BenchmarkHandlerSlogCallLog writes it through slog instead.
 func BenchmarkHandlerCallLog(b *testing.B) {
+	benchHandlerConfig(b, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CallLog: io.Discard}, "/", request("5", "12345678"))
+}
+
+func BenchmarkHandlerSlogCallLog(b *testing.B) {
 	benchHandler(b, slog.New(slog.NewTextHandler(io.Discard, nil)), "/", request("5", "12345678"))
 }
 
@@ -35,7 +40,12 @@ func BenchmarkHandlerDial(b *testing.B) {
 }
 
 func benchHandler(b *testing.B, log *slog.Logger, path string, body []byte) {
-	srv, err := New(Config{Scripts: "../scripts", Logger: log})
+	benchHandlerConfig(b, Config{Logger: log}, path, body)
+}
+
+func benchHandlerConfig(b *testing.B, cfg Config, path string, body []byte) {
+	cfg.Scripts = "../scripts"
+	srv, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,12 +71,18 @@ func benchHandler(b *testing.B, log *slog.Logger, path string, body []byte) {
 // alone: the metrics (pre-resolved counters and two histograms) and the
 // call log line.
 func BenchmarkRecord(b *testing.B) {
+	text := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, bc := range []struct {
 		name string
-		log  *slog.Logger
-	}{{"metrics", nil}, {"metrics+calllog", slog.New(slog.NewTextHandler(io.Discard, nil))}} {
+		cfg  Config
+	}{
+		{"metrics", Config{}},
+		{"metrics+calllog", Config{Logger: text, CallLog: io.Discard}},
+		{"metrics+slog", Config{Logger: text}},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
-			srv, err := New(Config{Scripts: "../scripts", Logger: bc.log})
+			bc.cfg.Scripts = "../scripts"
+			srv, err := New(bc.cfg)
 			if err != nil {
 				b.Fatal(err)
 			}

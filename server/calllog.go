@@ -37,23 +37,32 @@ func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req 
 	if sc != nil {
 		script = sc.Name
 	}
+	line := callLine{
+		{key: scriptlog.CallKey, str: req.UniqueID},
+		{key: "did", str: req.DID},
+		{key: "caller", str: s.caller(req.CallerID)},
+		{key: "layer", num: float64(req.LayerID), kind: intField},
+		{key: "dtmf", str: s.dtmf(req.DTMF)},
+		{key: scriptlog.ScriptKey, str: script},
+		{key: "action", str: a.Kind.String()},
+		{key: "target", str: target(a)},
+		{key: "ms", num: float64(took.Microseconds()) / 1000, kind: floatField},
+		{key: "outcome", str: o.String()},
+		{key: "error"},
+	}
+	n := len(line) - 1
+	if err != nil {
+		line[n].str, n = err.Error(), n+1
+	}
+	if s.cfg.CallLog != nil {
+		s.writeLine(now, level, line[:n])
+		return
+	}
 	// A record made here, not by Logger.LogAttrs, which would spend a
 	// quarter of the line's cost finding the caller's source line.
 	r := slog.NewRecord(now, level, "call", 0)
-	r.AddAttrs(
-		slog.String(scriptlog.CallKey, req.UniqueID),
-		slog.String("did", req.DID),
-		slog.String("caller", s.caller(req.CallerID)),
-		slog.Int("layer", req.LayerID),
-		slog.String("dtmf", s.dtmf(req.DTMF)),
-		slog.String(scriptlog.ScriptKey, script),
-		slog.String("action", a.Kind.String()),
-		slog.String("target", target(a)),
-		slog.Float64("ms", float64(took.Microseconds())/1000),
-		slog.String("outcome", o.String()),
-	)
-	if err != nil {
-		r.AddAttrs(slog.String("error", err.Error()))
+	for _, f := range line[:n] {
+		r.AddAttrs(f.attr())
 	}
 	s.log.Handler().Handle(ctx, r)
 }

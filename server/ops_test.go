@@ -568,6 +568,35 @@ func TestCallLogOneLinePerRequestWithTheScriptsOwnLines(t *testing.T) {
 	}
 }
 
+func TestCallLogWriterKeepsTheLoggersLevel(t *testing.T) {
+	var lines, other bytes.Buffer
+	var mu sync.Mutex
+	dir := scriptsDir(t, map[string]string{
+		"ok.lua":   `return function() return ivr.go_to_layer(12) end`,
+		"boom.lua": `return { fallback = 9, handle = function() error("boom") end }`,
+	})
+	log := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &other}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	url, _ := start(t, Config{Scripts: dir, Logger: log, CallLog: lockedWriter{&mu, &lines}, CallLogJSON: true})
+	post(t, url+"/ok", request("5", "1"))
+	post(t, url+"/boom", request("5", "1"))
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(other.String(), `"msg":"call"`) {
+		t.Errorf("call lines went to the logger too:\n%s", other.String())
+	}
+	got := strings.Split(strings.TrimSpace(lines.String()), "\n")
+	if len(got) != 1 {
+		t.Fatalf("want only the failure at level warn, got:\n%s", lines.String())
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(got[0]), &rec); err != nil {
+		t.Fatalf("not JSON: %s", got[0])
+	}
+	if rec["level"] != "WARN" || rec["script"] != "boom" || rec["target"] != "9" || !strings.Contains(fmt.Sprint(rec["error"]), "boom.lua:1: boom") {
+		t.Errorf("the failure's line: %v", rec)
+	}
+}
+
 func TestMaskCaller(t *testing.T) {
 	for in, want := range map[string]string{"0501234567": "******4567", "201": "**1", "": "", "12": "*2"} {
 		if got := MaskCaller(in); got != want {

@@ -230,6 +230,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	defer logw.Close()
 	log := newLogger(logw, o.logFormat, o.logLevel)
 	o.cfg.Logger = log
+	o.cfg.CallLog, o.cfg.CallLogJSON = logw, o.logFormat == "json"
 	if o.demoCRM != "" {
 		if err := startDemoCRM(o.demoCRM, o.demoListen, log); err != nil {
 			log.Error("cannot start the demo CRM", "error", err)
