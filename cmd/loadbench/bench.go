@@ -20,27 +20,39 @@ const layer5Body = `{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"0722776772","CALL
 
 // bench is one loadbench run: where things are and what it measured.
 type bench struct {
-	cfg    *config
-	root   string   // the repository
-	tmp    string   // binaries, generated configs, server logs
-	ivArgs []string // ivrouter flags beyond --listen and --scripts
-	res    results
+	cfg     *config
+	root    string   // the repository
+	tmp     string   // binaries, generated configs, server logs
+	ivArgs  []string // ivrouter flags beyond --listen and --scripts
+	scripts string   // ivrouter's scripts dir
+	crm     *proc    // the CRM stub, serving every round's workloads
+	crmURL  string
+	res     results
 }
 
-// row is one wrk measurement of a server or workload.
+// row is a server or workload, measured once a round.
 type row struct {
 	name string
-	res  wrkResult
-	rss  int64 // peak RSS in bytes, 0 when not read
-	err  error
+	runs []wrkResult // one per round
+	rss  int64       // peak RSS in bytes, the highest of any round; 0 when not read
+	err  error       // a failure, which ends the row's measurements
+}
+
+// add records a round's measurement, or the error that ends the row.
+func (r *row) add(res wrkResult, err error) {
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.runs = append(r.runs, res)
 }
 
 // results is everything the report prints.
 type results struct {
-	main      []row // ivrouter first, then the peers
-	workloads []row // ivrouter's: GO_TO_LAYER first
-	stub      *row  // the CRM stub measured directly
-	rssLoad   int64 // ivrouter's peak RSS after every workload
+	main      []*row // ivrouter first, then the peers
+	workloads []*row // ivrouter's: GO_TO_LAYER first
+	stub      *row   // the CRM stub measured directly
+	rssLoad   int64  // ivrouter's peak RSS after every workload, the highest of any round
 	reload    *reloadResult
 	starts    []startResult
 }
@@ -89,11 +101,39 @@ func run(cfg *config) int {
 		return 1
 	}
 	if cfg.only["ivrouter"] {
-		b.runIvrouter()
+		b.res.main = append(b.res.main, &row{name: "ivrouter"})
+		if cfg.only["workloads"] {
+			b.res.workloads = append(b.res.workloads, &row{name: "GO_TO_LAYER: layers/5.lua"})
+			for _, w := range workloads {
+				b.res.workloads = append(b.res.workloads, &row{name: w.name})
+			}
+			b.res.stub = &row{name: stubRow}
+		}
+		if err := b.prepareIvrouter(); err != nil {
+			b.failIvrouter(err)
+		}
+		if b.crm != nil {
+			defer b.crm.stop()
+		}
 	}
 	for _, name := range peerNames {
 		if cfg.only[name] {
-			b.res.main = append(b.res.main, b.runPeer(name))
+			b.res.main = append(b.res.main, &row{name: name})
+		}
+	}
+	// The host's noise drifts over tens of seconds: the servers take turns,
+	// round after round, so each one's median comes from the same stretch
+	// of time as the others'.
+	for round := 1; round <= cfg.rounds; round++ {
+		progress("round %d of %d", round, cfg.rounds)
+		for _, r := range b.res.main {
+			switch {
+			case r.err != nil:
+			case r.name == "ivrouter":
+				b.measureIvrouter(r)
+			default:
+				b.measurePeer(r)
+			}
 		}
 	}
 	if cfg.only["reload"] {
@@ -271,61 +311,77 @@ func (b *bench) measure(p *proc, url, script string) (wrkResult, error) {
 	if err == nil && p.exited() {
 		err = fmt.Errorf("%s exited under load: %s", p.name, p.tail())
 	}
+	if err == nil {
+		progress("%s: %s requests/s, p99 %s, others %.0f%%", p.name, rate(res.RPS), ms(res.P99), 100*res.Others)
+	}
 	return res, err
 }
 
-// runIvrouter measures ivrouter on the main workload and, on the same
-// process, the other workloads.
-func (b *bench) runIvrouter() {
-	dir := filepath.Join(b.tmp, "scripts")
+// prepareIvrouter writes ivrouter's scripts dir and, for the workloads,
+// starts the CRM stub, which then serves every round.
+func (b *bench) prepareIvrouter() error {
+	b.scripts = filepath.Join(b.tmp, "scripts")
 	// The shipped scripts (layers/5.lua, announce.lua, night.lua) plus the
 	// benchmark's CRM scripts; a name in both is an error, not an override.
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(b.root, "scripts"))); err != nil {
-		b.res.main = append(b.res.main, row{name: "ivrouter", err: err})
-		return
+	if err := os.CopyFS(b.scripts, os.DirFS(filepath.Join(b.root, "scripts"))); err != nil {
+		return err
 	}
-	if err := os.CopyFS(dir, os.DirFS(b.testdata("scripts"))); err != nil {
-		b.res.main = append(b.res.main, row{name: "ivrouter", err: err})
-		return
+	if err := os.CopyFS(b.scripts, os.DirFS(b.testdata("scripts"))); err != nil {
+		return err
 	}
+	if !b.cfg.only["workloads"] {
+		return nil
+	}
+	var err error
+	b.crm, b.crmURL, err = b.startCRM()
+	return err
+}
+
+// failIvrouter ends ivrouter's main row and its GO_TO_LAYER row, the same
+// measurement.
+func (b *bench) failIvrouter(err error) {
+	b.res.main[0].err = err
+	if len(b.res.workloads) > 0 {
+		b.res.workloads[0].err = err
+	}
+}
+
+// measureIvrouter is ivrouter's turn in a round: a fresh process measured on
+// the main workload and then, on the same process, on the other workloads,
+// so that each round's workloads are compared with that round's GO_TO_LAYER.
+func (b *bench) measureIvrouter(iv *row) {
 	var env []string
-	var crm *proc
-	var crmURL string
-	if b.cfg.only["workloads"] {
-		var err error
-		if crm, crmURL, err = b.startCRM(); err != nil {
-			b.res.main = append(b.res.main, row{name: "ivrouter", err: err})
-			return
-		}
-		defer crm.stop()
-		env = append(env, "CRM_URL="+crmURL)
+	if b.crm != nil {
+		env = append(env, "CRM_URL="+b.crmURL)
 	}
-	p, url, err := b.startIvrouter("ivrouter", dir, env)
+	p, url, err := b.startIvrouter("ivrouter", b.scripts, env)
 	if err != nil {
-		b.res.main = append(b.res.main, row{name: "ivrouter", err: err})
+		b.failIvrouter(err)
 		return
 	}
 	defer p.stop()
-	plain := row{name: "ivrouter"}
-	plain.res, plain.err = b.measure(p, url+"/", b.testdata("post.lua"))
-	plain.rss, _ = p.peakRSS()
-	b.res.main = append(b.res.main, plain)
+	res, err := b.measure(p, url+"/", b.testdata("post.lua"))
+	iv.add(res, err)
+	rss, _ := p.peakRSS()
+	iv.rss = max(iv.rss, rss)
 	if !b.cfg.only["workloads"] {
 		return
 	}
-	plain.name = "GO_TO_LAYER: layers/5.lua"
-	b.res.workloads = append(b.res.workloads, plain)
-	for _, w := range workloads {
-		r := row{name: w.name}
-		if r.err = b.check(url+w.path, w.expect); r.err == nil {
-			r.res, r.err = b.measure(p, url+w.path, b.testdata("post.lua"))
+	b.res.workloads[0].add(res, err)
+	for i, w := range workloads {
+		r := b.res.workloads[i+1]
+		if r.err != nil {
+			continue
 		}
-		b.res.workloads = append(b.res.workloads, r)
+		if r.err = b.check(url+w.path, w.expect); r.err == nil {
+			r.add(b.measure(p, url+w.path, b.testdata("post.lua")))
+		}
 	}
-	b.res.rssLoad, _ = p.peakRSS()
-	stub := row{name: stubRow}
-	stub.res, stub.err = b.measure(crm, crmURL+"/", b.testdata("crm-get.lua"))
-	b.res.stub = &stub
+	rss, _ = p.peakRSS()
+	b.res.rssLoad = max(b.res.rssLoad, rss)
+	if s := b.res.stub; s.err == nil {
+		s.add(b.measure(b.crm, b.crmURL+"/", b.testdata("crm-get.lua")))
+	}
 }
 
 // check posts the layer-5 request once and looks for expect in the answer,
@@ -372,41 +428,41 @@ func (b *bench) startCRM() (*proc, string, error) {
 	}
 }
 
-// runPeer starts one peer, loads it, reads its peak RSS and stops it.
-func (b *bench) runPeer(name string) row {
-	r := row{name: name}
+// measurePeer is a peer's turn in a round: start it, load it, read its peak
+// RSS and stop it.
+func (b *bench) measurePeer(r *row) {
 	addr, err := freeAddr()
 	if err != nil {
 		r.err = err
-		return r
+		return
 	}
 	var argv []string
-	switch name {
+	switch r.name {
 	case "fasthttp-static", "nethttp-json":
-		argv = []string{b.bin(name), "-addr", addr}
+		argv = []string{b.bin(r.name), "-addr", addr}
 	case "nginx-luajit":
 		conf, err := b.nginxConf(addr)
 		if err != nil {
 			r.err = err
-			return r
+			return
 		}
 		argv = []string{nginxPath(), "-p", filepath.Dir(conf), "-e", "stderr", "-c", conf}
 	case "node-http":
 		argv = []string{"node", b.testdata("peers/node-http/server.js"), addr[strings.LastIndexByte(addr, ':')+1:]}
 	}
-	p, err := startProc(name, b.cfg.serverCPU, filepath.Join(b.tmp, name+".log"), nil, argv...)
+	p, err := startProc(r.name, b.cfg.serverCPU, filepath.Join(b.tmp, r.name+".log"), nil, argv...)
 	if err != nil {
 		r.err = err
-		return r
+		return
 	}
 	defer p.stop()
 	url := "http://" + addr + "/"
 	if r.err = b.ready(p, url, `"LAYER":12`); r.err != nil {
-		return r
+		return
 	}
-	r.res, r.err = b.measure(p, url, b.testdata("post.lua"))
-	r.rss, _ = p.peakRSS()
-	return r
+	r.add(b.measure(p, url, b.testdata("post.lua")))
+	rss, _ := p.peakRSS()
+	r.rss = max(r.rss, rss)
 }
 
 // nginxConf renders testdata/bench/peers/nginx-luajit/nginx.conf into a dir

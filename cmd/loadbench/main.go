@@ -1,7 +1,7 @@
 // Command loadbench measures ivrouter under load next to four peers on the
 // same workload, in one run, and prints a markdown table for the README.
 //
-//	go run ./cmd/loadbench [-seconds N] [-conns N] [-only LIST]
+//	go run ./cmd/loadbench [-rounds N] [-seconds N] [-conns N] [-only LIST]
 //
 // The workload is the Voicenter API docs' layer-5 case: IVR_LAYER_INPUT with
 // DTMF 12345678 on layer 5 for 1000 distinct callers, answered GO_TO_LAYER 12
@@ -17,10 +17,17 @@
 // is built from this checkout and started with its shipped defaults: only
 // --listen, --scripts and (when it has one) --admin-listen are set.
 //
-// On the same ivrouter process loadbench then measures the other workloads
-// (SAY_DIGITS, DIAL, a cached and an uncached CRM lookup against
-// bridge/http/crmstub), a SIGHUP reload of 200 scripts under load, and the
-// time from exec to the first answer.
+// A shared machine's noise drifts over tens of seconds, enough to move one
+// server's single run by half against another's. So the servers take turns
+// over -rounds rounds: in each, every server is started, warmed up, measured
+// for -seconds and stopped before the next one starts. A row reports the
+// median round by requests/s, with that round's latencies, and the spread of
+// requests/s over the rounds; ratios are of the medians.
+//
+// In ivrouter's turn, on the same process, loadbench also measures the other
+// workloads: SAY_DIGITS, DIAL, and a cached and an uncached CRM lookup
+// against bridge/http/crmstub. After the rounds it measures a SIGHUP reload
+// of 200 scripts under load, and the time from exec to the first answer.
 //
 // loadbench installs nothing. It needs taskset, wrk, nginx with the lua
 // module, lua-cjson and node: on Debian
@@ -44,6 +51,7 @@ import (
 
 // config is loadbench's flags.
 type config struct {
+	rounds      int
 	seconds     int
 	warmup      int
 	conns       int
@@ -64,7 +72,8 @@ var parts = append(slices.Clone(peerNames), "ivrouter", "workloads", "reload", "
 func parseFlags(args []string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
-	fs.IntVar(&c.seconds, "seconds", 10, "measured seconds per wrk run")
+	fs.IntVar(&c.rounds, "rounds", 3, "times each server and workload is measured, taking turns")
+	fs.IntVar(&c.seconds, "seconds", 5, "measured seconds per wrk run")
 	fs.IntVar(&c.warmup, "warmup", 2, "seconds of unmeasured load before each run")
 	fs.IntVar(&c.conns, "conns", 64, "wrk connections")
 	only := fs.String("only", "", "comma-separated parts to run, of: peers, "+strings.Join(parts, ", ")+" (default all)")
@@ -101,8 +110,8 @@ func parseFlags(args []string) (*config, error) {
 	if c.only["workloads"] {
 		c.only["ivrouter"] = true // the workloads are compared with its layer-5 row
 	}
-	if c.seconds < 1 || c.warmup < 0 || c.conns < 1 {
-		return nil, fmt.Errorf("-seconds and -conns must be positive, -warmup not negative")
+	if c.rounds < 1 || c.seconds < 1 || c.warmup < 0 || c.conns < 1 {
+		return nil, fmt.Errorf("-rounds, -seconds and -conns must be positive, -warmup not negative")
 	}
 	return c, nil
 }

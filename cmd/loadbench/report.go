@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -26,11 +27,15 @@ const (
 func (b *bench) report(w io.Writer) {
 	c := b.cfg
 	fmt.Fprintf(w, "\nMeasured with `%s` on %s.\n", command(), machine())
-	fmt.Fprintf(w, "Each server alone on CPU %s (taskset, GOMAXPROCS=1, one nginx worker), wrk on CPU %s with %d connections; "+
-		"%d s warm-up, then %d s measured. Workload: the API docs' layer-5 request (DTMF 12345678 → GO_TO_LAYER 12) for %d callers.\n",
-		c.serverCPU, c.loadCPU, c.conns, c.warmup, c.seconds, callers)
+	fmt.Fprintf(w, "Each server alone on CPU %s (taskset, GOMAXPROCS=1, one nginx worker), wrk on CPU %s with %d connections. "+
+		"The servers take turns over %d rounds, each started fresh in its turn: %d s warm-up, %d s measured, stopped. "+
+		"Workload: the API docs' layer-5 request (DTMF 12345678 → GO_TO_LAYER 12) for %d callers.\n",
+		c.serverCPU, c.loadCPU, c.conns, c.rounds, c.warmup, c.seconds, callers)
+	fmt.Fprintf(w, "Each row is its median round by requests/s, with that round's p50 and p99; min–max is the spread of requests/s "+
+		"over the rounds, non-2xx counts every round, peak RSS is the highest of any round, and ratios are of the medians.\n")
 	if b.res.stub != nil {
-		fmt.Fprintf(w, "The CRM is bridge/http/crmstub with a lead for each caller, on CPU %s next to wrk both when ivrouter asks it "+
+		fmt.Fprintf(w, "ivrouter's other workloads run on the same process in its turn, after GO_TO_LAYER. "+
+			"The CRM is bridge/http/crmstub with a lead for each caller, on CPU %s next to wrk both when ivrouter asks it "+
 			"and when wrk asks it alone, so the difference in p99 is what ivrouter adds.\n", c.loadCPU)
 	}
 	if len(b.res.main) > 0 {
@@ -44,98 +49,162 @@ func (b *bench) report(w io.Writer) {
 	}
 }
 
+// summary is a row's rounds reduced to what the tables print.
+type summary struct {
+	// wrkResult is the median round by requests/s (of an even number of
+	// rounds, the slower middle one), except Non2xx and SockErrors, which
+	// count every round: a failure in any round shows.
+	wrkResult
+	min, max float64 // requests/s, over the rounds
+}
+
+// summarize reduces rounds to their median and spread; a median round
+// rather than a median of each figure keeps a row's latencies consistent
+// with its requests/s.
+func summarize(runs []wrkResult) summary {
+	if len(runs) == 0 {
+		return summary{}
+	}
+	sorted := slices.SortedFunc(slices.Values(runs), func(a, b wrkResult) int { return cmp.Compare(a.RPS, b.RPS) })
+	s := summary{wrkResult: sorted[(len(sorted)-1)/2], min: sorted[0].RPS, max: sorted[len(sorted)-1].RPS}
+	s.Non2xx, s.SockErrors = 0, 0
+	for _, r := range runs {
+		s.Non2xx += r.Non2xx
+		s.SockErrors += r.SockErrors
+	}
+	return s
+}
+
+// spread is min–max requests/s, or a dash for a single round.
+func (s summary) spread(rounds int) string {
+	if rounds < 2 {
+		return "—"
+	}
+	return rate(s.min) + "–" + rate(s.max)
+}
+
+// failure is why a row has no figures, or "" when it has them.
+func (r *row) failure() string {
+	switch {
+	case r.err != nil:
+		return "failed: " + short(r.err)
+	case len(r.runs) == 0:
+		return "not measured"
+	}
+	return ""
+}
+
 func (b *bench) mainTable(w io.Writer) {
-	fmt.Fprintf(w, "\n| server | requests/s | p50 | p99 | non-2xx | peak RSS | ivrouter ÷ server |\n")
-	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(w, "\n| server | requests/s | min–max | p50 | p99 | non-2xx | peak RSS | ivrouter ÷ server |\n")
+	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	iv := b.find("ivrouter")
 	for _, r := range b.res.main {
-		if r.err != nil {
-			fmt.Fprintf(w, "| %s | failed: %s | | | | | |\n", r.name, short(r.err))
+		if f := r.failure(); f != "" {
+			fmt.Fprintf(w, "| %s | %s | | | | | | |\n", r.name, f)
 			continue
 		}
+		s := summarize(r.runs)
 		ratio := "—"
-		if r.name != "ivrouter" && iv != nil && r.res.RPS > 0 {
-			ratio = times(iv.res.RPS / r.res.RPS)
+		if r.name != "ivrouter" && iv != nil && s.RPS > 0 {
+			ratio = times(iv.RPS / s.RPS)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.name, rate(r.res.RPS), ms(r.res.P50), ms(r.res.P99),
-			failed(r.res), mib(r.rss), ratio)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, rate(s.RPS), s.spread(len(r.runs)),
+			ms(s.P50), ms(s.P99), failed(s.wrkResult), mib(r.rss), ratio)
 	}
 	var checks [][4]string
 	ng, fh := b.find("nginx-luajit"), b.find("fasthttp-static")
 	if iv != nil && ng != nil {
-		checks = append(checks, [4]string{"ivrouter requests/s", times(iv.res.RPS / ng.res.RPS),
-			fmt.Sprintf("≥ %.2f× nginx-luajit", targetVsNginx), met(iv.res.RPS >= targetVsNginx*ng.res.RPS)})
+		checks = append(checks, [4]string{"ivrouter requests/s", times(iv.RPS / ng.RPS),
+			fmt.Sprintf("≥ %.2f× nginx-luajit", targetVsNginx), met(iv.RPS >= targetVsNginx*ng.RPS)})
 	}
 	if iv != nil && fh != nil {
-		checks = append(checks, [4]string{"ivrouter requests/s", times(iv.res.RPS / fh.res.RPS),
-			fmt.Sprintf("≥ %.2f× fasthttp-static", targetVsFasthttp), met(iv.res.RPS >= targetVsFasthttp*fh.res.RPS)})
+		checks = append(checks, [4]string{"ivrouter requests/s", times(iv.RPS / fh.RPS),
+			fmt.Sprintf("≥ %.2f× fasthttp-static", targetVsFasthttp), met(iv.RPS >= targetVsFasthttp*fh.RPS)})
 	}
 	if iv != nil && ng != nil {
-		checks = append(checks, [4]string{"ivrouter p99", ms(iv.res.P99), "≤ nginx-luajit's " + ms(ng.res.P99), met(iv.res.P99 <= ng.res.P99)})
+		checks = append(checks, [4]string{"ivrouter p99", ms(iv.P99), "≤ nginx-luajit's " + ms(ng.P99), met(iv.P99 <= ng.P99)})
 	}
 	b.othersNote(w, b.res.main)
 	checkTable(w, checks)
 }
 
 // othersNote says how much of the server's CPU other work took during each
-// run: the rows to distrust on a shared machine.
-func (b *bench) othersNote(w io.Writer, rows []row) {
+// run, round by round: the rows to distrust on a shared machine.
+func (b *bench) othersNote(w io.Writer, rows []*row) {
 	var parts []string
 	for _, r := range rows {
-		if r.err == nil && r.name != stubRow {
-			name, _, _ := strings.Cut(r.name, ":")
-			parts = append(parts, fmt.Sprintf("%s %.0f%%", name, 100*r.res.Others))
+		if r.failure() != "" || r.name == stubRow {
+			continue
 		}
+		name, _, _ := strings.Cut(r.name, ":")
+		var shares []string
+		for _, run := range r.runs {
+			shares = append(shares, fmt.Sprintf("%.0f", 100*run.Others))
+		}
+		parts = append(parts, fmt.Sprintf("%s %s%%", name, strings.Join(shares, "/")))
 	}
 	if len(parts) > 0 {
-		fmt.Fprintf(w, "\nCPU %s time taken by other work during each run: %s.\n", b.cfg.serverCPU, strings.Join(parts, ", "))
+		fmt.Fprintf(w, "\nCPU %s time taken by other work during each run, round by round: %s.\n", b.cfg.serverCPU, strings.Join(parts, ", "))
 	}
 }
 
-// find is a main-table row that measured without error.
-func (b *bench) find(name string) *row {
-	for i, r := range b.res.main {
-		if r.name == name && r.err == nil && r.res.RPS > 0 {
-			return &b.res.main[i]
+// find is the summary of a main-table row that measured without error.
+func (b *bench) find(name string) *summary {
+	for _, r := range b.res.main {
+		if r.name == name && r.failure() == "" {
+			if s := summarize(r.runs); s.RPS > 0 {
+				return &s
+			}
 		}
 	}
 	return nil
 }
 
 func (b *bench) workloadTable(w io.Writer) {
-	fmt.Fprintf(w, "\n| ivrouter workload | requests/s | p50 | p99 | non-2xx | ÷ GO_TO_LAYER | target | met |\n")
-	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
-	base := b.res.workloads[0]
+	fmt.Fprintf(w, "\n| ivrouter workload | requests/s | min–max | p50 | p99 | non-2xx | ÷ GO_TO_LAYER | target | met |\n")
+	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+	var base *summary
+	if r := b.res.workloads[0]; r.failure() == "" {
+		if s := summarize(r.runs); s.RPS > 0 {
+			base = &s
+		}
+	}
+	var stub *summary
 	rows := b.res.workloads
-	if b.res.stub != nil {
-		rows = append(slices.Clone(rows), *b.res.stub)
+	if r := b.res.stub; r != nil {
+		rows = append(slices.Clone(rows), r)
+		if r.failure() == "" {
+			s := summarize(r.runs)
+			stub = &s
+		}
 	}
 	for i, r := range rows {
-		if r.err != nil {
-			fmt.Fprintf(w, "| %s | failed: %s | | | | | | |\n", r.name, short(r.err))
+		if f := r.failure(); f != "" {
+			fmt.Fprintf(w, "| %s | %s | | | | | | | |\n", r.name, f)
 			continue
 		}
+		s := summarize(r.runs)
 		ratio, target, ok := "—", "", ""
-		if base.err == nil && base.res.RPS > 0 && r.name != stubRow {
-			ratio = times(r.res.RPS / base.res.RPS)
+		if base != nil && r.name != stubRow {
+			ratio = times(s.RPS / base.RPS)
 		}
 		switch {
 		case i == 0:
 			target = "the baseline"
 		case strings.HasPrefix(r.name, "CRM, cold"):
-			if s := b.res.stub; s != nil && s.err == nil {
-				extra := r.res.P99 - s.res.P99
+			if stub != nil {
+				extra := s.P99 - stub.P99
 				target = fmt.Sprintf("p99 ≤ stub's + %s: %s%s", roundMS(targetColdExtra), sign(extra), ms(extra))
 				ok = met(extra <= targetColdExtra)
 			}
 		case r.name == stubRow:
 			target = "the CRM's own latency"
-		case base.err == nil && base.res.RPS > 0:
+		case base != nil:
 			target = fmt.Sprintf("≥ %.2f×", targetWorkload)
-			ok = met(r.res.RPS >= targetWorkload*base.res.RPS)
+			ok = met(s.RPS >= targetWorkload*base.RPS)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, rate(r.res.RPS), ms(r.res.P50), ms(r.res.P99),
-			failed(r.res), ratio, target, ok)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, rate(s.RPS), s.spread(len(r.runs)),
+			ms(s.P50), ms(s.P99), failed(s.wrkResult), ratio, target, ok)
 	}
 	b.othersNote(w, b.res.workloads)
 }
