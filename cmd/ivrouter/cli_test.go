@@ -139,38 +139,8 @@ func TestServeReloadsOnSIGHUPAndStopsOnSIGTERM(t *testing.T) {
 	script := filepath.Join(dir, "layers", "5.lua")
 	writeFile(t, script, `return function() return ivr.go_to_layer(12) end`)
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--scripts", dir)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	logs := bufio.NewScanner(stderr)
-	addr := ""
-	for addr == "" && logs.Scan() {
-		if m := regexp.MustCompile(`msg=serving addr=(\S+)`).FindStringSubmatch(logs.Text()); m != nil {
-			addr = m[1]
-		}
-	}
-	if addr == "" {
-		t.Fatal("no serving line in the log")
-	}
-	lines := make(chan string, 100)
-	go func() {
-		for logs.Scan() {
-			lines <- logs.Text()
-		}
-		close(lines)
-	}()
-	ask := func() string {
-		res, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(
-			`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"1","CALLER_ID":"2","IVR_UNIQUE_ID":"u","DTMF":"1","LAYER_ID":"5"}}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return string(b)
-	}
+	addr, lines := startBinary(t, cmd)
+	ask := func() string { return ask(addr) }
 	if got := ask(); got != `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12}` {
 		t.Fatalf("before reload: %s", got)
 	}
@@ -342,17 +312,7 @@ end }`)
 	addr, lines := startBinary(t, cmd)
 	answers := make(chan string, calls)
 	for i := 0; i < calls; i++ {
-		go func() {
-			res, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(
-				`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"1","CALLER_ID":"2","IVR_UNIQUE_ID":"u","DTMF":"1","LAYER_ID":"5"}}`))
-			if err != nil {
-				answers <- err.Error()
-				return
-			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			answers <- string(b)
-		}()
+		go func() { answers <- ask(addr) }()
 	}
 	for i := 0; i < calls; i++ {
 		<-arrived
@@ -371,6 +331,19 @@ end }`)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v, want 0", err)
 	}
+}
+
+// ask posts a layer-5 call to the binary at addr and returns its answer,
+// or the error.
+func ask(addr string) string {
+	res, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(
+		`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"1","CALLER_ID":"2","IVR_UNIQUE_ID":"u","DTMF":"1","LAYER_ID":"5"}}`))
+	if err != nil {
+		return err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 // startBinary starts cmd and returns the address it serves on and its
@@ -470,17 +443,7 @@ end }`)
 	cmd.Env = append(os.Environ(), "CRM_URL="+crm.URL)
 	addr, lines := startBinary(t, cmd)
 	answer := make(chan string, 1)
-	go func() {
-		res, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(
-			`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"1","CALLER_ID":"2","IVR_UNIQUE_ID":"u","DTMF":"1","LAYER_ID":"5"}}`))
-		if err != nil {
-			answer <- err.Error()
-			return
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		answer <- string(b)
-	}()
+	go func() { answer <- ask(addr) }()
 	<-arrived
 	began := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
