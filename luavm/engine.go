@@ -42,6 +42,10 @@ func (e *Engine) Reload() (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.closed.Load() { // closed while building: the new set must not outlive it
+		s.Close()
+		return nil, ErrClosed
+	}
 	old := e.cur.Swap(s)
 	old.Close()
 	return s, nil
@@ -58,7 +62,10 @@ func (e *Engine) Current() *Set { return e.cur.Load() }
 // Run answers a call with the script for the route (see Set.Lookup), within
 // the script's deadline counted from start. It returns the script it ran,
 // nil with ErrNoScript if none answers the route, and an error if the script
-// failed (*Error), overran (ErrTimeout) or found no free VM (ErrBusy).
+// failed (*Error), overran (ErrTimeout), found no free VM (ErrBusy) or was
+// cut short by Close (ErrClosed). After an error that matches ErrTimeout
+// (ErrClosed wraps it for a call that was running) the VM may still touch c
+// for a while: c must not be reused.
 func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, error) {
 	for {
 		if e.closed.Load() {
@@ -82,5 +89,7 @@ func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, 
 func (e *Engine) Close() {
 	e.closed.Store(true)
 	e.opts.halt.close()
+	e.reload.Lock() // a reload in progress swaps in its set first, or sees closed
+	defer e.reload.Unlock()
 	e.cur.Load().Close()
 }

@@ -2,6 +2,7 @@ package luavm_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -443,5 +444,52 @@ func TestStatsCountWaitsAndReplacedVMs(t *testing.T) {
 	}
 	if st := e.Stats(); st.Waits != w0+1 || st.Replaced != 1 {
 		t.Errorf("stats %+v, want %d waits and 1 replaced VM", st, w0+1)
+	}
+}
+
+// TestCloseCutsRunningCallsShortAndSaysTheCallIsStillInUse: a call running
+// when the engine closes returns at once with ErrClosed, and ErrTimeout too,
+// since its VM may still touch the call.
+func TestCloseCutsRunningCallsShortAndSaysTheCallIsStillInUse(t *testing.T) {
+	block, entered := make(chan struct{}), make(chan struct{}, 1)
+	defer close(block)
+	dir := writeScripts(t, "", map[string]string{
+		"wait.lua": `local gate = require("gate") return function() gate.wait() return "w" end`,
+	})
+	e, err := luavm.NewEngine(dir, luavm.Options{VMs: 2, Deadline: 4 * time.Second, Modules: []luavm.Module{luavmtest.Gate("gate", block, entered)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { _, err := call(t, e, "wait", 0, ""); got <- err }()
+	<-entered
+	began := time.Now()
+	e.Close()
+	err = <-got
+	if !errors.Is(err, luavm.ErrClosed) || !errors.Is(err, luavm.ErrTimeout) {
+		t.Errorf("a running call at Close: %v, want ErrClosed and ErrTimeout", err)
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Errorf("the call returned %v after Close, its deadline was 4 s", took)
+	}
+	if _, err := e.Reload(); !errors.Is(err, luavm.ErrClosed) {
+		t.Errorf("Reload after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestLongPatternsAreRefused(t *testing.T) {
+	dir := writeScripts(t, "", map[string]string{
+		"long.lua": `return function(n) local ok, err = pcall(string.find, "x", string.rep("ab", tonumber(n))) return tostring(ok) .. ":" .. tostring(err) end`,
+	})
+	e, err := luavm.NewEngine(dir, luavm.Options{VMs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if got := mustCall(t, e, "long", 0, "100"); got != "true:nil" {
+		t.Errorf("a 200-byte pattern: %s", got)
+	}
+	if got := mustCall(t, e, "long", 0, "1000000"); !strings.Contains(got, "false:") || !strings.Contains(got, fmt.Sprintf("pattern over %d bytes", luavm.MaxPattern)) {
+		t.Errorf("a 2 MB pattern: %s, want it refused", got)
 	}
 }

@@ -50,7 +50,8 @@ type Options struct {
 // PoolStats count what the VM pool has done since the engine started,
 // across reloads, for metrics.
 type PoolStats struct {
-	// Waits counts calls that found every VM busy and queued for one.
+	// Waits counts calls that found no VM ready to take them at once and
+	// queued: every VM busy, or the free ones between calls.
 	Waits uint64
 	// Replaced counts VMs closed after a call overran or failed, and
 	// started afresh.

@@ -88,10 +88,13 @@ func (s *Set) wait(j *job, t *time.Timer) error {
 		return err
 	case <-t.C:
 	case <-s.opts.halt.ch:
-		if err := s.abandon(j); !errors.Is(err, ErrTimeout) {
+		err := s.abandon(j)
+		if !errors.Is(err, ErrTimeout) {
 			return err // it finished as the engine closed
 		}
-		return ErrClosed
+		// Still ErrTimeout too: the VM may yet touch the call, so the
+		// caller must not reuse it.
+		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return s.abandon(j)
 }
@@ -106,7 +109,7 @@ func (s *Set) abandon(j *job) error {
 	j.replaced = s.stuck.Add(1) <= int32(s.opts.VMs)
 	if j.state.CompareAndSwap(running, abandoned) {
 		close(j.abort)
-		if j.replaced {
+		if j.replaced && !s.halted() {
 			s.spawn(nil)
 		}
 		return ErrTimeout // the VM never reads the call's result now
@@ -116,6 +119,16 @@ func (s *Set) abandon(j *job) error {
 	err := j.err
 	putJob(j)
 	return err
+}
+
+// halted reports whether the engine is closing: no VM is worth starting.
+func (s *Set) halted() bool {
+	select {
+	case <-s.opts.halt.ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // worker serves calls on one VM until the set retires.
@@ -162,12 +175,15 @@ func (s *Set) worker(v *vm) {
 	}
 }
 
-// freshVM replaces a VM that failed or overran, loading every script before
-// it takes a call, on the worker's goroutine so no caller waits for it.
+// freshVM starts a VM (one of a new set's, or one replacing a VM that
+// failed or overran), loading every script before it takes a call, on the
+// worker's goroutine so no caller waits for it. A script that loaded in
+// the validating VM but fails here is logged, and loads again, in the call
+// that needs it.
 func (s *Set) freshVM() *vm {
 	v := newVM(s)
 	if err := v.preload(s.scripts, s.opts.LoadTimeout); err != nil {
-		s.opts.Logger.Error("a replacement VM could not load every script ahead of calls", "error", err)
+		s.opts.Logger.Error("a VM could not load every script ahead of calls: the script loads again when called", "error", err)
 	}
 	return v
 }

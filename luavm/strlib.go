@@ -1,3 +1,27 @@
+// Ported from github.com/yuin/gopher-lua v1.1.2, stringlib.go, under its licence:
+//
+// The MIT License (MIT)
+//
+// Copyright (c) 2015 Yusuke Inuzuka
+//
+// Permission is hereby granted, free of charge, to any person obtaining a copy
+// of this software and associated documentation files (the "Software"), to deal
+// in the Software without restriction, including without limitation the rights
+// to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+// copies of the Software, and to permit persons to whom the Software is
+// furnished to do so, subject to the following conditions:
+//
+// The above copyright notice and this permission notice shall be included in all
+// copies or substantial portions of the Software.
+//
+// THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+// IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+// FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+// AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+// LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+// OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+// SOFTWARE.
+
 package luavm
 
 import (
@@ -17,6 +41,15 @@ import (
 // and a script that builds patterns from data must not grow the cache.
 const patternCacheSize = 128
 
+// MaxPattern bounds a Lua pattern's length. Compiling one takes time and
+// memory in proportion to it, outside the call's cancellation, and no
+// routing rule needs a pattern this long.
+const MaxPattern = 32 << 10
+
+// maxCachedPattern is the longest pattern kept compiled; a longer one is
+// compiled for its call only.
+const maxCachedPattern = 256
+
 // patternCache is one VM's compiled patterns by source. Only the VM's
 // goroutine uses it, so it needs no lock; a full cache is dropped whole,
 // which costs a recompile of the few patterns in use and nothing else.
@@ -26,9 +59,15 @@ func (c *patternCache) get(src string) (*pattern.Pattern, error) {
 	if p, ok := (*c)[src]; ok {
 		return p, nil
 	}
+	if len(src) > MaxPattern {
+		return nil, fmt.Errorf("pattern over %d bytes", MaxPattern)
+	}
 	p, err := pattern.Compile(src)
 	if err != nil {
 		return nil, err
+	}
+	if len(src) > maxCachedPattern {
+		return p, nil // a long pattern is built, not written: keeping it would hold its memory for the VM's life
 	}
 	if len(*c) >= patternCacheSize || *c == nil {
 		*c = make(patternCache, patternCacheSize)

@@ -87,7 +87,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.SetBody(c.out)
 		s.done(start, ran, sc, &c.req, &c.action, outcomeOK, nil)
 	}
-	if !errors.Is(err, luavm.ErrTimeout) { // an overrun call may still be touched by its VM
+	if !errors.Is(err, luavm.ErrTimeout) { // an overrun or cut-short call may still be touched by its VM
 		calls.Put(c)
 	}
 }
@@ -104,12 +104,12 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Du
 	switch {
 	case errors.Is(err, luavm.ErrNoScript):
 		o, err = outcomeFallback, nil // routine: the layer has no script of its own
+	case errors.Is(err, luavm.ErrClosed): // before ErrTimeout, which it may wrap
+		o = outcomeShutdown
 	case errors.Is(err, luavm.ErrTimeout):
 		o = outcomeTimeout
 	case errors.Is(err, luavm.ErrBusy):
 		o = outcomeBusy
-	case errors.Is(err, luavm.ErrClosed):
-		o = outcomeShutdown
 	}
 	s.done(start, ran, sc, &c.req, &a, o, err)
 }

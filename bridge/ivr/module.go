@@ -137,12 +137,12 @@ func ActionOf(v lua.LValue) (*Action, error) {
 // that keeps call past its return sees it refilled by the next call on the
 // same VM.
 func (r *Request) Table(L *lua.LState) *lua.LTable {
-	reg := L.G.Registry
-	t, _ := reg.RawGetString(callTableKey).(*lua.LTable)
-	if t == nil || !onlyCallFields(t) {
-		t = L.CreateTable(0, 8)
-		reg.RawSetString(callTableKey, t)
+	ct := vmCallTable(L)
+	ct.uses++
+	if ct.t == nil || ct.uses > callTableUses || !onlyCallFields(ct.t) {
+		ct.t, ct.uses = newCallTable(L), 1
 	}
+	t := ct.t
 	// Constant keys keep RawSetString from boxing a key per field.
 	if !holdsString(t, "did", r.DID) {
 		t.RawSetString("did", lua.LString(r.DID))
@@ -182,6 +182,43 @@ func (r *Request) Table(L *lua.LState) *lua.LTable {
 // cannot reach.
 const callTableKey = "ivrouter.ivr.call"
 
+// callTableUses bounds how many calls share one table. gopher-lua keeps a
+// deleted key in the table's key list, so a handler that adds and removes
+// a key of its own each call would otherwise grow the table, and slow every
+// walk of it, without end.
+const callTableUses = 1024
+
+// callTable is a VM's call table and how many calls it has served.
+type callTable struct {
+	t    *lua.LTable
+	uses int
+}
+
+func vmCallTable(L *lua.LState) *callTable {
+	reg := L.G.Registry
+	if ud, ok := reg.RawGetString(callTableKey).(*lua.LUserData); ok {
+		return ud.Value.(*callTable)
+	}
+	ct := &callTable{}
+	ud := L.NewUserData()
+	ud.Value = ct
+	reg.RawSetString(callTableKey, ud)
+	return ct
+}
+
+// callFields are the call table's keys, set in this order when the table
+// is made, so pairs(call) walks them in the same order on every call,
+// whichever fields the calls before had.
+var callFields = [...]string{"did", "caller_id", "ivr_unique_id", "dtmf", "layer_id", "previous_layer_id", "custom_data"}
+
+func newCallTable(L *lua.LState) *lua.LTable {
+	t := L.CreateTable(0, len(callFields))
+	for _, k := range callFields {
+		t.RawSetString(k, lua.LFalse) // a place in the key order; Table sets or clears each
+	}
+	return t
+}
+
 // onlyCallFields reports whether t holds nothing but fields Table sets, so
 // refilling it leaves nothing of the last call behind. Next, unlike
 // ForEach, walks the keys without boxing them.
@@ -194,9 +231,7 @@ func onlyCallFields(t *lua.LTable) bool {
 		if !ok {
 			return false
 		}
-		switch s {
-		case "did", "caller_id", "ivr_unique_id", "dtmf", "layer_id", "previous_layer_id", "custom_data":
-		default:
+		if !slices.Contains(callFields[:], string(s)) {
 			return false
 		}
 	}

@@ -720,3 +720,46 @@ func TestRequestTableKeepsNothingOfTheLastCall(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestTableOrderAndGrowth: pairs(call) walks the fields in one order
+// whatever earlier calls held, and a table that collects deleted keys is
+// replaced before it can grow without end.
+func TestRequestTableOrderAndGrowth(t *testing.T) {
+	L := docsState(t)
+	full := ivr.Request{DID: "1", CallerID: "2", UniqueID: "u1", DTMF: "3", LayerID: 5,
+		PreviousLayerID: 4, HasPrevious: true, HasCustomData: true, CustomData: []ivr.Field{{Key: "k", Value: "v"}}}
+	bare := ivr.Request{DTMF: "0", LayerID: 7}
+	const order = `local ks = {}
+		for k in pairs(call) do ks[#ks + 1] = k end
+		return table.concat(ks, " ")`
+	walk := func(r ivr.Request) string {
+		L.SetGlobal("call", r.Table(L))
+		v, err := eval(L, order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.String()
+	}
+	first := walk(full)
+	walk(bare)
+	if again := walk(full); again != first {
+		t.Errorf("pairs order changed after a call without optional fields: %q, then %q", first, again)
+	}
+
+	L.SetGlobal("call", full.Table(L))
+	id, _ := eval(L, `return tostring(call)`)
+	replaced := 0
+	for i := 0; i < 3000; i++ {
+		L.SetGlobal("call", full.Table(L))
+		if _, err := eval(L, `call["k" .. tostring(math.random())] = true; for k in pairs(call) do if k:sub(1, 1) == "k" then call[k] = nil end end`); err != nil {
+			t.Fatal(err)
+		}
+		if now, _ := eval(L, `return tostring(call)`); now.String() != id.String() {
+			replaced++
+			id = now
+		}
+	}
+	if replaced < 2 {
+		t.Errorf("a table collecting deleted keys was replaced %d times in 3000 calls, want it bounded", replaced)
+	}
+}

@@ -121,6 +121,12 @@ func (s *byteSet) has(c byte) bool { return s[c>>6]&(1<<(c&63)) != 0 }
 // setOf evaluates c on every byte once, so matching never calls it again.
 func setOf(c class) byteSet {
 	var s byteSet
+	if cc, ok := c.(*charClass); ok { // most of a pattern: one bit, not 256 tests
+		if cc.Ch >= 0 && cc.Ch < 256 {
+			s[cc.Ch>>6] |= 1 << (cc.Ch & 63)
+		}
+		return s
+	}
 	for ch := 0; ch < 256; ch++ {
 		if c.Matches(ch) {
 			s[ch>>6] |= 1 << (ch & 63)
