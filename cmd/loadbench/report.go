@@ -36,7 +36,8 @@ func (b *bench) report(w io.Writer) {
 	if b.res.stub != nil {
 		fmt.Fprintf(w, "ivrouter's other workloads run on the same process in its turn, after GO_TO_LAYER. "+
 			"The CRM is bridge/http/crmstub with a lead for each caller, on CPU %s next to wrk both when ivrouter asks it "+
-			"and when wrk asks it alone, so the difference in p99 is what ivrouter adds.\n", c.loadCPU)
+			"and when wrk asks it alone, both over %d connection, so that neither queues and the difference in p99 is "+
+			"what ivrouter adds to a CRM round trip.\n", c.loadCPU, min(crmConns, c.conns))
 	}
 	if len(b.res.main) > 0 {
 		b.mainTable(w)
