@@ -676,11 +676,16 @@ func TestDialTakesOneTargetTable(t *testing.T) {
 
 // A VM refills one call table, so each call must find exactly its own
 // fields, whatever the last handler did to the table.
+// full has every field a request can carry; bare has only what Decode
+// always sets.
+var (
+	full = ivr.Request{DID: "1", CallerID: "2", UniqueID: "u1", DTMF: "3", LayerID: 5,
+		PreviousLayerID: 4, HasPrevious: true, HasCustomData: true, CustomData: []ivr.Field{{Key: "k", Value: "v"}}}
+	bare = ivr.Request{DTMF: "0", LayerID: 7}
+)
+
 func TestRequestTableKeepsNothingOfTheLastCall(t *testing.T) {
 	L := docsState(t)
-	full := ivr.Request{DID: "1", CallerID: "2", UniqueID: "u1", DTMF: "3", LayerID: 5,
-		PreviousLayerID: 4, HasPrevious: true, HasCustomData: true, CustomData: []ivr.Field{{Key: "k", Value: "v"}}}
-	bare := ivr.Request{DTMF: "0", LayerID: 7}
 	const dump = `local ks = {}
 		for k, v in pairs(call) do
 			ks[#ks + 1] = k .. "=" .. (type(v) == "table" and "{}" or tostring(v))
@@ -726,9 +731,6 @@ func TestRequestTableKeepsNothingOfTheLastCall(t *testing.T) {
 // replaced before it can grow without end.
 func TestRequestTableOrderAndGrowth(t *testing.T) {
 	L := docsState(t)
-	full := ivr.Request{DID: "1", CallerID: "2", UniqueID: "u1", DTMF: "3", LayerID: 5,
-		PreviousLayerID: 4, HasPrevious: true, HasCustomData: true, CustomData: []ivr.Field{{Key: "k", Value: "v"}}}
-	bare := ivr.Request{DTMF: "0", LayerID: 7}
 	const order = `local ks = {}
 		for k in pairs(call) do ks[#ks + 1] = k end
 		return table.concat(ks, " ")`
