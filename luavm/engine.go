@@ -76,7 +76,7 @@ func (e *Engine) Run(name string, layer int, start time.Time, c Call) (*Script, 
 		if sc == nil {
 			return nil, ErrNoScript
 		}
-		err := s.run(sc, start.Add(s.DeadlineOf(sc)), c)
+		err := s.run(sc, start, c)
 		if !errors.Is(err, errRetired) {
 			return sc, err
 		}

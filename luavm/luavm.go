@@ -25,6 +25,36 @@ type Module struct {
 	Loader lua.LGFunction
 	// Global also binds the module to a global of the same name.
 	Global bool
+	// Load, when set, runs once per load of the scripts directory (start
+	// and every reload), before any VM, and returns the Loader of that
+	// load's VMs. A module that reads files of the directory (the time
+	// module's calendars/) reads them here, once, and shares what it read
+	// read-only; an error fails the load like a broken script, so a reload
+	// never swaps in a set whose files are broken.
+	Load func(dir string) (lua.LGFunction, error)
+	// Signatures describe the module's functions for ivrouter check, which
+	// reads scripts without running them: by function name.
+	Signatures map[string]Signature
+}
+
+// Signature describes a Go module function for static checks.
+type Signature struct {
+	// OptionsArg is the 1-based position of the function's options table,
+	// 0 for none; Options are that table's keys.
+	OptionsArg int
+	Options    []Option
+	// Action marks a function whose value a handler returns as its answer.
+	Action bool
+}
+
+// Option is one key of an options table.
+type Option struct {
+	Name string
+	// Types are the Lua types a literal value may have ("number",
+	// "string", "boolean", "table", "function"); none means any.
+	Types []string
+	// Required options must be in every literal options table.
+	Required bool
 }
 
 // Options configure how scripts are loaded and run.
@@ -42,6 +72,10 @@ type Options struct {
 	LoadTimeout time.Duration
 	// Logger receives warnings from loading and scripts' print output.
 	Logger *slog.Logger
+	// Clock, when set, is read once at the start of each call for the
+	// instant the call's scripts see (Now); tests freeze it. Without it a
+	// call's instant is when its request arrived.
+	Clock func() time.Time
 
 	stats *poolStats // shared by every Set an Engine builds
 	halt  *halt      // closed by Engine.Close: calls in flight give up
@@ -139,6 +173,20 @@ func ScriptOf(L *lua.LState) *Script {
 	return nil
 }
 
+// Now is the instant of the call L is answering: the same for every read
+// during one call, so a handler that reads the clock twice cannot see
+// 17:59:59 and then 18:00:00. Outside a call (a script's top level) it is
+// the clock's current time.
+func Now(L *lua.LState) time.Time {
+	if c, ok := L.Context().(*runCtx); ok && c.job != nil && !c.job.now.IsZero() {
+		return c.job.now
+	}
+	if c, ok := L.Context().(*runCtx); ok && c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
+}
+
 // DeadlineOf returns when the call L is answering must be answered.
 func DeadlineOf(L *lua.LState) (time.Time, bool) {
 	if ctx := L.Context(); ctx != nil {
@@ -182,7 +230,10 @@ func (e *Error) Error() string { return e.Where + ": " + e.Msg }
 
 // runCtx is the context.Context of a VM. gopher-lua checks Done between
 // instructions, so closing the current job's abort channel stops a script.
-type runCtx struct{ job *job }
+type runCtx struct {
+	job   *job
+	clock func() time.Time // Options.Clock
+}
 
 func (c *runCtx) Deadline() (time.Time, bool) {
 	if c.job == nil {

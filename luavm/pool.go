@@ -14,6 +14,7 @@ import (
 type job struct {
 	script   *Script
 	call     Call
+	now      time.Time // the call's instant, as scripts see it
 	deadline time.Time
 	state    atomic.Int32
 	replaced bool // the caller started a worker to replace this one
@@ -48,8 +49,14 @@ var timerPool = sync.Pool{New: func() any {
 	return t
 }}
 
-// run hands the call to a VM and waits for its answer until deadline.
-func (s *Set) run(sc *Script, deadline time.Time, c Call) error {
+// run hands the call to a VM and waits for its answer until sc's deadline
+// counted from start.
+func (s *Set) run(sc *Script, start time.Time, c Call) error {
+	deadline := start.Add(s.DeadlineOf(sc))
+	now := start
+	if s.opts.Clock != nil {
+		now = s.opts.Clock()
+	}
 	t := timerPool.Get().(*time.Timer)
 	t.Reset(time.Until(deadline))
 	defer func() {
@@ -57,7 +64,7 @@ func (s *Set) run(sc *Script, deadline time.Time, c Call) error {
 		timerPool.Put(t)
 	}()
 	j := getJob()
-	j.script, j.call, j.deadline = sc, c, deadline
+	j.script, j.call, j.now, j.deadline = sc, c, now, deadline
 	select {
 	case s.jobs <- j:
 		return s.wait(j, t)

@@ -73,10 +73,18 @@ func compileDir(dir string) ([]*Script, string, error) {
 			}
 			return nil
 		}
+		rel, _ := filepath.Rel(dir, path)
+		if !d.IsDir() && strings.HasPrefix(filepath.ToSlash(rel), "calendars/") {
+			// Data a module loads (Module.Load): part of the version.
+			if src, err := os.ReadFile(path); err == nil {
+				fmt.Fprintf(sum, "%s\x00%d\x00", rel, len(src))
+				sum.Write(src)
+			}
+			return nil
+		}
 		if d.IsDir() || !strings.HasSuffix(d.Name(), ".lua") {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, path)
 		s, err := classify(filepath.ToSlash(rel), path)
 		if err != nil {
 			errs = append(errs, err)

@@ -2,6 +2,8 @@ package luavm
 
 import (
 	"errors"
+
+	lua "github.com/yuin/gopher-lua"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ type Set struct {
 	layers  map[int]*Script
 	libs    map[string]*Script
 	def     *Script
+	loaders []lua.LGFunction // by module, this load's (Module.Load)
 
 	jobs    chan *job
 	quit    chan struct{}
@@ -36,11 +39,12 @@ type Set struct {
 func Build(dir string, opts Options) (*Set, error) {
 	opts = opts.withDefaults()
 	scripts, version, err := compileDir(dir)
-	if err != nil {
+	loaders, lerr := loadModules(dir, opts.Modules)
+	if err := errors.Join(err, lerr); err != nil {
 		return nil, err
 	}
 	s := &Set{
-		opts: opts, dir: dir, version: version, scripts: scripts,
+		opts: opts, dir: dir, version: version, scripts: scripts, loaders: loaders,
 		named: map[string]*Script{}, layers: map[int]*Script{}, libs: map[string]*Script{},
 		jobs: make(chan *job), quit: make(chan struct{}),
 	}
@@ -73,6 +77,25 @@ func Build(dir string, opts Options) (*Set, error) {
 	}
 	s.start(first)
 	return s, nil
+}
+
+// loadModules runs each module's Load for this load of dir.
+func loadModules(dir string, mods []Module) ([]lua.LGFunction, error) {
+	loaders := make([]lua.LGFunction, len(mods))
+	var errs []error
+	for i, m := range mods {
+		loaders[i] = m.Loader
+		if m.Load == nil {
+			continue
+		}
+		l, err := m.Load(dir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		loaders[i] = l
+	}
+	return loaders, errors.Join(errs...)
 }
 
 // start runs one worker per VM. The first, which validated the scripts,

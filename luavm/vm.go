@@ -66,6 +66,7 @@ func newVM(set *Set) *vm {
 		frozen: map[*lua.LTable]string{},
 		envOf:  map[*lua.LTable]*env{},
 	}
+	v.ctx.clock = set.opts.Clock
 	L.SetContext(&v.ctx)
 	for _, lib := range []struct {
 		name string
@@ -121,9 +122,9 @@ func (v *vm) sandbox() *lua.LTable {
 	base.RawSetString("table", v.freeze(tab, "table"))
 	base.RawSetString("math", v.freeze(g.RawGetString("math").(*lua.LTable), "math"))
 
-	for _, m := range v.set.opts.Modules {
+	for i, m := range v.set.opts.Modules {
 		if m.Global {
-			base.RawSetString(m.Name, v.module(m))
+			base.RawSetString(m.Name, v.module(i))
 		}
 	}
 	return base
@@ -199,9 +200,9 @@ func (v *vm) require(L *lua.LState) int {
 		L.Push(val)
 		return 1
 	}
-	for _, m := range v.set.opts.Modules {
+	for i, m := range v.set.opts.Modules {
 		if m.Name == name {
-			L.Push(v.module(m))
+			L.Push(v.module(i))
 			return 1
 		}
 	}
@@ -245,13 +246,15 @@ func (v *vm) runChunk(e *env, result func(lua.LValue) lua.LValue) lua.LValue {
 	return result(ret)
 }
 
-// module loads a Go module into this VM once and hands out a read-only view.
-func (v *vm) module(m Module) lua.LValue {
+// module loads the i-th Go module into this VM once and hands out a
+// read-only view.
+func (v *vm) module(i int) lua.LValue {
+	m := v.set.opts.Modules[i]
 	if val, ok := v.mods[m.Name]; ok && val != nil {
 		return val
 	}
 	L := v.L
-	L.Push(L.NewFunction(m.Loader))
+	L.Push(L.NewFunction(v.set.loaders[i]))
 	L.Call(0, 1)
 	val := L.Get(-1)
 	L.Pop(1)
