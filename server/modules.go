@@ -27,9 +27,9 @@ func (s *Server) modules() ([]luavm.Module, error) {
 	}
 	m := &modules{
 		ivr:   iv,
-		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Observe: s.metrics.observeHTTP}),
-		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries}),
-		state: state.New(state.Options{TTL: s.cfg.StateTTL}),
+		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Observe: s.metrics.observeHTTP, Transport: s.cfg.HTTPTransport}),
+		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries, Store: s.cfg.CacheStore}),
+		state: state.New(state.Options{TTL: s.cfg.StateTTL, Store: s.cfg.StateStore}),
 	}
 	s.mods = m
 	return []luavm.Module{

@@ -12,12 +12,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/ivrouter/ivrouter/bridge/cache"
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/valyala/fasthttp"
@@ -76,6 +78,18 @@ type Config struct {
 	// Modules are extra Go modules for scripts, for programs that embed the
 	// router.
 	Modules []luavm.Module
+	// Timezone is the time module's zone when a script names none; nil is
+	// the machine's local zone.
+	Timezone *time.Location
+	// Clock, when set, is the instant each call's scripts see (time.now);
+	// nil is when the request arrived. ivrouter test freezes it.
+	Clock func() time.Time
+	// HTTPTransport, when set, carries the scripts' http requests instead
+	// of the pooled network transport: ivrouter test's stubs.
+	HTTPTransport http.RoundTripper
+	// CacheStore and StateStore, when set, hold the cache and state
+	// modules' entries instead of bounded in-memory stores.
+	CacheStore, StateStore cache.Store
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
 	// CallLog, when set, receives the call log's lines instead of Logger,
@@ -230,6 +244,7 @@ func (s *Server) vmOptions() (luavm.Options, error) {
 		VMs:      s.cfg.VMs,
 		Deadline: s.cfg.Deadline,
 		Logger:   s.log,
+		Clock:    s.cfg.Clock,
 	}, nil
 }
 
