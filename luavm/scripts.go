@@ -158,7 +158,11 @@ func compile(src []byte, path string) (*lua.FunctionProto, error) {
 	if err != nil {
 		var pe *parse.Error
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s:%d:%d: %s near %q", path, pe.Pos.Line, pe.Pos.Column, pe.Message, pe.Token)
+			line, col, msg := SyntaxError(src, pe)
+			if col == 0 {
+				return nil, fmt.Errorf("%s:%d: %s", path, line, msg)
+			}
+			return nil, fmt.Errorf("%s:%d:%d: %s", path, line, col, msg)
 		}
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -171,6 +175,16 @@ func compile(src []byte, path string) (*lua.FunctionProto, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return proto, nil
+}
+
+// SyntaxError places a parse error of src and says it in words: one found
+// at the end of the file (an unclosed function) is shown on its last line,
+// not gopher-lua's line -1.
+func SyntaxError(src []byte, pe *parse.Error) (line, col int, msg string) {
+	if pe.Pos.Line == parse.EOF {
+		return bytes.Count(bytes.TrimRight(src, "\n"), []byte("\n")) + 1, 0, pe.Message + " at the end of the file"
+	}
+	return pe.Pos.Line, pe.Pos.Column, fmt.Sprintf("%s near %q", pe.Message, pe.Token)
 }
 
 // returnLine is the line of the chunk's last return with values, where a

@@ -9,6 +9,7 @@ import (
 	scriptlog "github.com/ivrouter/ivrouter/bridge/log"
 	"github.com/ivrouter/ivrouter/bridge/phone"
 	"github.com/ivrouter/ivrouter/bridge/state"
+	btime "github.com/ivrouter/ivrouter/bridge/time"
 	"github.com/ivrouter/ivrouter/luavm"
 )
 
@@ -32,14 +33,16 @@ func (s *Server) modules() ([]luavm.Module, error) {
 		state: state.New(state.Options{TTL: s.cfg.StateTTL, Store: s.cfg.StateStore}),
 	}
 	s.mods = m
+	clock := btime.New(btime.Options{Zone: s.cfg.Timezone})
 	return []luavm.Module{
-		{Name: "ivr", Loader: m.ivr.Loader, Global: true},
-		{Name: "http", Loader: m.http.Loader},
+		{Name: "ivr", Loader: m.ivr.Loader, Global: true, Signatures: ivr.Signatures()},
+		{Name: "http", Loader: m.http.Loader, Signatures: bhttp.Signatures()},
 		{Name: "cache", Loader: m.cache.Loader},
 		{Name: "state", Loader: m.state.Loader},
 		{Name: "json", Loader: bjson.New().Loader},
 		{Name: "log", Loader: scriptlog.New(s.log).Loader},
 		{Name: "phone", Loader: phone.New().Loader},
 		{Name: "env", Loader: env.New(s.cfg.ScriptEnv).Loader},
+		{Name: "time", Loader: clock.Loader, Load: clock.Load, Signatures: clock.Signatures()},
 	}, nil
 }

@@ -209,28 +209,6 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Check loads a scripts directory the way New does, without serving it, and
-// returns every problem found as "file:line: message" lines.
-func Check(cfg Config) error {
-	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger}
-	if _, err := newCerts(cfg.TLSCert, cfg.TLSKey); err != nil {
-		return err
-	}
-	opts, err := s.vmOptions()
-	if err != nil {
-		return err
-	}
-	opts.VMs = 1
-	set, err := luavm.Build(cfg.Scripts, opts)
-	if err != nil {
-		return err
-	}
-	set.Close()
-	set.Wait()
-	return nil
-}
-
 // vmOptions wires the Go modules scripts get: the bridge modules, then the
 // embedder's. They are built once, so caches, call state and circuit
 // breakers outlive reloads.

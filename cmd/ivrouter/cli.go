@@ -12,20 +12,25 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
+	"github.com/ivrouter/ivrouter/luavm/lint"
 	"github.com/ivrouter/ivrouter/server"
+	"github.com/ivrouter/ivrouter/server/scripttest"
 )
 
 const usage = `usage:
-  ivrouter serve [flags]   answer Voicenter requests with the scripts directory; SIGHUP reloads it
-  ivrouter check [DIR]     load every script as serve would and print file:line: message per problem
-  ivrouter version         print the build's version
+  ivrouter serve [flags]         answer Voicenter requests with the scripts directory; SIGHUP reloads it
+  ivrouter check [flags] [DIR]   load and lint every script as serve would; file:line: message per problem
+  ivrouter test [flags] [DIR]    run the scripts' *.test.yaml cases offline (--run PATTERN, --junit FILE, -v)
+  ivrouter version               print the build's version
 
+check and test take serve's flags too, so they load what serve would.
 Every serve flag can also be set with an IVROUTER_* environment variable
 (--max-body is IVROUTER_MAX_BODY) or in a YAML file named by --config
 (max-body: 64KiB). A flag on the command line wins, then the environment,
@@ -42,6 +47,8 @@ func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Wr
 		return serve(ctx, args[1:], env, stdout, stderr)
 	case "check":
 		return check(args[1:], env, stdout, stderr)
+	case "test":
+		return test(ctx, args[1:], env, stdout, stderr)
 	case "version":
 		v, rev, gov := server.Build()
 		fmt.Fprintf(stdout, "ivrouter %s (revision %s, %s)\n", v, rev, gov)
@@ -56,7 +63,9 @@ func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Wr
 
 // options are the serve flags.
 type options struct {
+	fs              *flag.FlagSet
 	settings        *settings
+	timezone        string
 	listen          string
 	adminListen     string
 	cfg             server.Config
@@ -79,16 +88,26 @@ type options struct {
 }
 
 func parseServe(args []string, env lookupEnv, stderr io.Writer) (*options, error) {
+	o := newOptions("serve", stderr)
+	return o, o.parse(args, env, 0)
+}
+
+// newOptions declares the settings of serve, which check, test and
+// simulate share so they load exactly what serve would; each command adds
+// its own flags to o.fs before parse.
+func newOptions(cmd string, stderr io.Writer) *options {
 	o := &options{cfg: server.Config{Scripts: server.DefaultScripts, Deadline: server.DefaultDeadline,
 		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	o.fs = fs
 	fs.StringVar(&o.listen, "listen", ":8080", "address to serve Voicenter requests on")
 	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz and /readyz; \"off\" for none")
 	fs.StringVar(&o.cfg.Scripts, "scripts", o.cfg.Scripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
 	fs.DurationVar(&o.cfg.Deadline, "deadline", o.cfg.Deadline, "time a script may take when it sets no deadline (Voicenter waits 5s)")
 	fs.Var(&o.fallback, "fallback-layer", "layer answered when a script fails or overruns (default none: STATUS 1, the layer's own failover)")
 	fs.StringVar(&o.cfg.Language, "language", o.cfg.Language, "SAY language when a script names none: HE, EN, AR or RU")
+	fs.StringVar(&o.timezone, "timezone", "", "IANA zone the time module uses when a script names none (default the machine's local zone)")
 	fs.Var(&o.maxBody, "max-body", "largest request body accepted (suffixes KiB, MiB)")
 	fs.IntVar(&o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
 	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host, host:port or *.domain (repeatable, or comma-separated) (default any host)")
@@ -116,10 +135,17 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (*options, error
 	fs.StringVar(&o.configPath, "config", "", "YAML file of settings named as these flags (flag > IVROUTER_* > file > default)")
 	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective settings, secrets masked, and exit")
 	o.settings = &settings{fs: fs, secrets: map[string]bool{"token": true}, cliOnly: map[string]bool{"config": true, "print-config": true}}
+	return o
+}
+
+// parse resolves the settings from args (with up to maxArgs arguments
+// after the flags), the environment and the config file.
+func (o *options) parse(args []string, env lookupEnv, maxArgs int) error {
+	o.settings.maxArgs = maxArgs
 	if err := o.settings.resolve(args, env, &o.configPath); err != nil {
-		return nil, err
+		return err
 	}
-	return o, o.finish(env)
+	return o.finish(env)
 }
 
 // finish turns the parsed flags into the server's config.
@@ -129,6 +155,13 @@ func (o *options) finish(env lookupEnv) error {
 	}
 	if o.cfg.Token == secretMask {
 		return fmt.Errorf("--token: %s is --print-config's mask, not a token: set the real one", secretMask)
+	}
+	if o.timezone != "" {
+		loc, err := time.LoadLocation(o.timezone)
+		if err != nil {
+			return fmt.Errorf("--timezone: unknown zone %q", o.timezone)
+		}
+		o.cfg.Timezone = loc
 	}
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
@@ -329,28 +362,104 @@ func startDemoCRM(path, addr string, log *slog.Logger) error {
 	return nil
 }
 
+// check loads the scripts as serve would (the same flags, IVROUTER_*
+// variables and --config) and lints them; exit 1 on errors, and on
+// warnings too with --strict.
 func check(args []string, env lookupEnv, stdout, stderr io.Writer) int {
-	dir, _ := env("IVROUTER_SCRIPTS")
-	if dir == "" {
-		dir = server.DefaultScripts
+	o := newOptions("check", stderr)
+	strict := o.fs.Bool("strict", false, "exit 1 on warnings too")
+	if err := o.parse(args, env, 1); err != nil {
+		return usageError("check", err, stderr)
 	}
-	if len(args) > 1 {
-		fmt.Fprintln(stderr, "usage: ivrouter check [DIR]")
-		return 2
-	}
-	if len(args) == 1 {
-		dir = args[0]
+	if o.fs.NArg() == 1 {
+		o.cfg.Scripts = o.fs.Arg(0)
 	}
 	start := time.Now()
-	names, set := env("IVROUTER_ENV")
-	if !set {
-		names = defaultEnvNames
-	}
-	err := server.Check(server.Config{Scripts: dir, ScriptEnv: scriptEnv(names, env), Logger: newLogger(stderr, "text", slog.LevelWarn)})
+	o.cfg.Logger = newLogger(stderr, "text", slog.LevelError)
+	diags, err := server.Check(o.cfg)
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%v)\n", dir, time.Since(start).Round(time.Millisecond))
+	errs, warns := 0, 0
+	for _, d := range diags {
+		fmt.Fprintln(stdout, d)
+		if d.Severity == lint.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	switch {
+	case errs > 0 || (*strict && warns > 0):
+		fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", o.cfg.Scripts, errs, warns)
+		return 1
+	case warns > 0:
+		fmt.Fprintf(stdout, "%s: ok, %d warnings (%v)\n", o.cfg.Scripts, warns, time.Since(start).Round(time.Millisecond))
+	default:
+		fmt.Fprintf(stdout, "%s: ok (%v)\n", o.cfg.Scripts, time.Since(start).Round(time.Millisecond))
+	}
 	return 0
+}
+
+// test runs the scripts' test cases (*.test.yaml) against the scripts
+// loaded as serve would load them, offline.
+func test(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	o := newOptions("test", stderr)
+	runPattern := o.fs.String("run", "", "run only the cases whose \"file/case name\" matches this regular expression")
+	junit := o.fs.String("junit", "", "also write the results as JUnit XML to this file")
+	verbose := o.fs.Bool("v", false, "list every case, not only failures")
+	if err := o.parse(args, env, 1); err != nil {
+		return usageError("test", err, stderr)
+	}
+	if o.fs.NArg() == 1 {
+		o.cfg.Scripts = o.fs.Arg(0)
+	}
+	var opts scripttest.Options
+	if *runPattern != "" {
+		re, err := regexp.Compile(*runPattern)
+		if err != nil {
+			fmt.Fprintln(stderr, "ivrouter test: --run:", err)
+			return 2
+		}
+		opts.Run = re
+	}
+	opts.Verbose = *verbose
+	report, err := scripttest.Run(ctx, o.cfg.Scripts, o.cfg, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "ivrouter test:", err)
+		return 1
+	}
+	report.Print(stdout, *verbose)
+	if *junit != "" {
+		if err := writeJUnit(*junit, report); err != nil {
+			fmt.Fprintln(stderr, "ivrouter test: --junit:", err)
+			return 1
+		}
+	}
+	if report.Failed() > 0 {
+		return 1
+	}
+	return 0
+}
+
+func writeJUnit(path string, r *scripttest.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := r.WriteJUnit(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// usageError reports a command's bad arguments: exit 0 for -h, else 2.
+func usageError(cmd string, err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "ivrouter %s: %v\n", cmd, err)
+	return 2
 }

@@ -24,6 +24,9 @@ type settings struct {
 	secrets map[string]bool
 	// cliOnly are flags a config file may not set.
 	cliOnly map[string]bool
+	// maxArgs is how many arguments may follow the flags (check's and
+	// test's DIR).
+	maxArgs int
 }
 
 // envName is the variable that sets a flag: --max-body is IVROUTER_MAX_BODY.
@@ -38,8 +41,8 @@ func (st *settings) resolve(args []string, env lookupEnv, configPath *string) er
 	if err := st.fs.Parse(args); err != nil {
 		return err
 	}
-	if st.fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(st.fs.Args(), " "))
+	if st.fs.NArg() > st.maxArgs {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(st.fs.Args()[st.maxArgs:], " "))
 	}
 	st.source = map[string]string{}
 	st.fs.Visit(func(f *flag.Flag) { st.source[f.Name] = "flag" })

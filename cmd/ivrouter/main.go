@@ -2,7 +2,8 @@
 // routing decisions written in Lua.
 //
 //	ivrouter serve [flags]   serve the scripts directory (SIGHUP reloads it)
-//	ivrouter check [DIR]     load every script as serve would; exit 1 on errors
+//	ivrouter check [DIR]     load and lint every script as serve would; exit 1 on errors
+//	ivrouter test [DIR]      run the scripts' test cases offline; exit 1 on failures
 //	ivrouter version
 package main
 

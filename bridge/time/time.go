@@ -1,0 +1,186 @@
+// Package time is the "time" Lua module: the call's clock in any zone,
+// opening hours that know about daylight saving time, and holiday
+// calendars (iCalendar files and a built-in Israeli one), so a script can
+// say "we are closed, we open on Sunday at 08:00".
+//
+// Scripts never see the wall clock: every read during one call is the
+// call's instant (luavm.Now), so a handler cannot see 17:59:59 and then
+// 18:00:00, and tests freeze it with luavm.Options.Clock.
+package time
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // zones must not depend on the host's zoneinfo
+
+	"github.com/ivrouter/ivrouter/luavm"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Options configure the module.
+type Options struct {
+	// Zone is where time.now, time.hours and time.calendar are when a
+	// script names no zone; nil means time.Local.
+	Zone *time.Location
+}
+
+// Module is the "time" Lua module.
+//
+//	local time = require("time")
+//	local clinic = time.hours{
+//	  sun = "08:00-18:00", mon = "08:00-18:00", tue = "08:00-18:00",
+//	  wed = "08:00-18:00", thu = "08:00-18:00", fri = "08:00-13:00",
+//	  zone = "Asia/Jerusalem", closed = {"israel", "holidays"}, eve = "08:00-13:00",
+//	}
+//	return function(call)
+//	  if clinic:open() then return ivr.go_to_layer(10) end
+//	  local at = clinic:next_open()
+//	  return ivr.say({ivr.recording("closed.mp3"), ivr.date(at.date), ivr.number(at.hour)}, {next_layer = 20})
+//	end
+//
+// time.now([zone]) returns a time table (year, month, day, hour, min, sec,
+// wday, yday, isdst, zone, offset, unix, date, datetime). time.hours{...}
+// returns hours with :open([t]), :next_open([t]) and :next_close([t]);
+// time.calendar(name) returns a calendar with :contains([t]) and
+// :event([t]). t is a time table or unix seconds, the call's instant when
+// absent. Calendars are the built-in "israel" and calendars/NAME.ics of
+// the scripts directory.
+type Module struct {
+	zone *time.Location
+}
+
+// New returns the module.
+func New(o Options) *Module {
+	if o.Zone == nil {
+		o.Zone = time.Local
+	}
+	return &Module{zone: o.Zone}
+}
+
+// Load reads and parses dir/calendars/*.ics for one load of the scripts
+// directory and returns the loader of that load's VMs, which share the
+// parsed calendars read-only. Every broken file is reported, by file and
+// line.
+func (m *Module) Load(dir string) (lua.LGFunction, error) {
+	cals, err := readCalendars(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cals {
+		c.in(m.zone) // now, rather than in the first call that asks
+	}
+	return m.loader(withBuiltins(cals)), nil
+}
+
+// Loader builds the module table in L with the built-in calendar only, for
+// use without a scripts directory; it has the lua.LGFunction shape so it
+// can be preloaded or required.
+func (m *Module) Loader(L *lua.LState) int {
+	return m.loader(withBuiltins(nil))(L)
+}
+
+// Signatures describe the module's functions for ivrouter check.
+func (m *Module) Signatures() map[string]luavm.Signature {
+	str := []string{"string"}
+	opts := make([]luavm.Option, 0, len(dayKeys)+3)
+	for _, d := range dayKeys {
+		opts = append(opts, luavm.Option{Name: d, Types: str})
+	}
+	opts = append(opts,
+		luavm.Option{Name: "zone", Types: str},
+		luavm.Option{Name: "closed", Types: []string{"string", "table"}},
+		luavm.Option{Name: "eve", Types: str})
+	return map[string]luavm.Signature{
+		"now":      {},
+		"calendar": {},
+		"hours":    {OptionsArg: 1, Options: opts},
+	}
+}
+
+// withBuiltins adds the built-in calendars a file does not override.
+func withBuiltins(cals map[string]*calendar) map[string]*calendar {
+	out := map[string]*calendar{"israel": israel()}
+	for name, c := range cals {
+		out[name] = c
+	}
+	return out
+}
+
+// loader makes the loader of VMs that know cals.
+func (m *Module) loader(cals map[string]*calendar) lua.LGFunction {
+	names := make([]string, 0, len(cals))
+	for n := range cals {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return func(L *lua.LState) int {
+		env := &luaEnv{m: m, cals: cals, names: names}
+		env.hoursMeta = objectMeta(L, "time.hours", hoursMethods(env))
+		env.calMeta = objectMeta(L, "time.calendar", calendarMethods(env))
+		t := L.CreateTable(0, 3)
+		t.RawSetString("now", L.NewFunction(env.now))
+		t.RawSetString("hours", L.NewFunction(env.hours))
+		t.RawSetString("calendar", L.NewFunction(env.calendar))
+		L.Push(t)
+		return 1
+	}
+}
+
+// luaEnv is what one VM's module functions share.
+type luaEnv struct {
+	m         *Module
+	cals      map[string]*calendar
+	names     []string // of cals, sorted, for messages
+	hoursMeta *lua.LTable
+	calMeta   *lua.LTable
+}
+
+// lookupCalendar finds a calendar by name, or says which there are.
+func (e *luaEnv) lookupCalendar(name string) (*calendar, error) {
+	if c, ok := e.cals[name]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("unknown calendar %q (known: %s)", name, strings.Join(e.names, ", "))
+}
+
+// now is time.now([zone]).
+func (e *luaEnv) now(L *lua.LState) int {
+	loc := e.zoneArg(L, "time.now", 1)
+	L.Push(timeTable(L, luavm.Now(L).In(loc)))
+	return 1
+}
+
+// zoneArg reads an optional zone name.
+func (e *luaEnv) zoneArg(L *lua.LState, fn string, n int) *time.Location {
+	switch v := L.Get(n).(type) {
+	case *lua.LNilType:
+		return e.m.zone
+	case lua.LString:
+		loc, err := loadZone(string(v))
+		if err != nil {
+			L.RaiseError("%s: %v", fn, err)
+		}
+		return loc
+	default:
+		L.RaiseError("%s: zone must be a string such as \"Asia/Jerusalem\", got %s", fn, v.Type())
+	}
+	return nil
+}
+
+var zones sync.Map // name → *time.Location: LoadLocation parses tzdata on every call
+
+// loadZone returns the IANA zone name.
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" {
+		return nil, fmt.Errorf("unknown zone %q", name)
+	}
+	zones.Store(name, loc)
+	return loc, nil
+}

@@ -1,0 +1,223 @@
+package scripttest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultAt is the frozen instant of cases that name none: a Monday, 10:00
+// in Israel, inside any office hours, so a script's time rules take their
+// everyday branch unless a case says otherwise. Never the real clock: a
+// test must not pass in the morning and fail at night.
+var DefaultAt = time.Date(2026, time.January, 5, 10, 0, 0, 0, time.FixedZone("IST", 2*60*60))
+
+// testFile is one parsed *.test.yaml.
+type testFile struct {
+	path  string // as found under the scripts directory, for file:line
+	rel   string // relative to it, for --run
+	cases []*testCase
+}
+
+// testCase is one case: a single request, or several steps of one call.
+type testCase struct {
+	name  string
+	line  int
+	env   map[string]string
+	stubs []*stub // the case's, then the file's: first match wins
+	cache map[string]any
+	state map[string]any
+	call  string // IVR_UNIQUE_ID: the state seed's key
+	steps []*step
+}
+
+// step is one request of a case with its settings merged down from the
+// file and the case.
+type step struct {
+	line   int
+	target target
+	at     time.Time
+	req    request
+	expect expect
+}
+
+// target is where a request goes: POST /route, or POST / for a layer.
+type target struct {
+	route   string
+	layer   int
+	isLayer bool
+	set     bool
+	line    int
+}
+
+// defaults are what a file or a case passes down to its steps.
+type defaults struct {
+	target target
+	at     time.Time
+	req    request
+}
+
+// readFile parses one test file; the error lists every problem by line.
+func readFile(path, rel string) (*testFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s:1: empty test file: want a mapping with cases", path)
+		}
+		return nil, yamlError(path, err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s:%d: one YAML document per test file", path, more.Line)
+	}
+	d := &decoder{path: path}
+	f := d.file(doc.Content[0], path, rel)
+	return f, errors.Join(d.errs...)
+}
+
+// file reads the top level: the file's defaults, then its cases.
+func (d *decoder) file(n *yaml.Node, path, rel string) *testFile {
+	f := &testFile{path: path, rel: rel}
+	def := defaults{at: DefaultAt, req: defaultRequest()}
+	env := map[string]string{}
+	var stubs []*stub
+	var cases *yaml.Node
+	keys := d.defaultKeys(&def)
+	keys["env"] = func(v *yaml.Node) {
+		d.pairs(v, "env", func(k, v *yaml.Node) { env[k.Value] = d.text(v, "env "+k.Value) })
+	}
+	keys["http"] = func(v *yaml.Node) { stubs = d.stubs(v) }
+	keys["cases"] = func(v *yaml.Node) { cases = v }
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "a test file is a mapping with cases: and its defaults")
+		return f
+	}
+	d.fields(n, "the test file", keys)
+	if cases == nil {
+		d.errorf(n, "no cases: a test file lists them under cases:")
+		return f
+	}
+	d.list(cases, "cases", func(c *yaml.Node) { f.cases = append(f.cases, d.testCase(c, def, env, stubs)) })
+	if len(f.cases) == 0 {
+		d.errorf(cases, "cases is empty")
+	}
+	return f
+}
+
+// defaultKeys are the keys a file, a case and a step share: each level's
+// values override the one above.
+func (d *decoder) defaultKeys(def *defaults) map[string]func(*yaml.Node) {
+	def.req = def.req.clone()
+	return map[string]func(*yaml.Node){
+		"route": func(v *yaml.Node) {
+			def.target = target{route: d.text(v, "route"), set: true, line: v.Line}
+		},
+		"layer": func(v *yaml.Node) {
+			def.target = target{layer: d.integer(v, "layer", 0, ivr.MaxLayer), isLayer: true, set: true, line: v.Line}
+		},
+		"at":      func(v *yaml.Node) { def.at = d.instant(v) },
+		"request": func(v *yaml.Node) { d.request(v, def.req) },
+	}
+}
+
+func (d *decoder) instant(n *yaml.Node) time.Time {
+	s := d.text(n, "at")
+	if s == "" {
+		return DefaultAt
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		d.errorf(n, "at must be an RFC 3339 instant like 2026-12-01T10:00:00+02:00, got %q", n.Value)
+		return DefaultAt
+	}
+	return t
+}
+
+func (d *decoder) testCase(n *yaml.Node, def defaults, env map[string]string, fileStubs []*stub) *testCase {
+	c := &testCase{line: n.Line, env: env}
+	var caseStubs []*stub
+	var steps, exp *yaml.Node
+	keys := d.defaultKeys(&def)
+	keys["name"] = func(v *yaml.Node) { c.name = d.text(v, "name") }
+	keys["http"] = func(v *yaml.Node) { caseStubs = d.stubs(v) }
+	keys["cache"] = func(v *yaml.Node) { c.cache = d.seed(v, "cache") }
+	keys["state"] = func(v *yaml.Node) { c.state = d.seed(v, "state") }
+	keys["steps"] = func(v *yaml.Node) { steps = v }
+	keys["expect"] = func(v *yaml.Node) { exp = v }
+	d.fields(n, "a case", keys)
+	if c.name == "" {
+		d.errorf(n, "a case needs a name")
+	}
+	c.stubs = append(caseStubs, fileStubs...)
+	c.call = def.req[fieldUniqueID].text
+	switch {
+	case steps != nil && exp != nil:
+		d.errorf(exp, "a case with steps has its expectations in each step")
+	case steps != nil:
+		d.list(steps, "steps", func(s *yaml.Node) { c.steps = append(c.steps, d.step(s, def)) })
+		if len(c.steps) == 0 {
+			d.errorf(steps, "steps is empty")
+		}
+	default:
+		c.steps = []*step{d.finish(n, def, exp)}
+	}
+	return c
+}
+
+func (d *decoder) step(n *yaml.Node, def defaults) *step {
+	var exp *yaml.Node
+	keys := d.defaultKeys(&def)
+	keys["request"] = func(v *yaml.Node) {
+		if id := d.requestUniqueID(v); id != nil {
+			d.errorf(id, "a step cannot change ivr_unique_id: the steps of a case are one call")
+		}
+		d.request(v, def.req)
+	}
+	keys["expect"] = func(v *yaml.Node) { exp = v }
+	d.fields(n, "a step", keys)
+	return d.finish(n, def, exp)
+}
+
+// finish checks what a step ends up with and reads its expectations.
+func (d *decoder) finish(n *yaml.Node, def defaults, exp *yaml.Node) *step {
+	s := &step{line: n.Line, target: def.target, at: def.at, req: def.req}
+	if !def.target.set {
+		d.errorf(n, "no route or layer: say where the request goes (route: NAME for POST /NAME, layer: N for POST / with LAYER_ID N)")
+	}
+	if f, ok := def.req[fieldLayerID]; ok && def.target.isLayer {
+		d.errorAt(f.line, "layer_id is set by layer: %d (line %d): set one of them", def.target.layer, def.target.line)
+	}
+	s.expect = d.expect(exp)
+	return s
+}
+
+func (d *decoder) seed(n *yaml.Node, what string) map[string]any {
+	m := map[string]any{}
+	d.pairs(n, what, func(k, v *yaml.Node) { m[k.Value] = d.plain(v) })
+	return m
+}
+
+// yamlError names the parser's error by file:line, as every other
+// problem is: the parser says "yaml: line N: message".
+func yamlError(path string, err error) error {
+	var line int
+	msg := err.Error()
+	if n, _ := fmt.Sscanf(msg, "yaml: line %d:", &line); n == 1 {
+		_, msg, _ = strings.Cut(msg, ": ")
+		_, msg, _ = strings.Cut(msg, ": ")
+		return fmt.Errorf("%s:%d: %s", path, line, msg)
+	}
+	return fmt.Errorf("%s: %s", path, strings.TrimPrefix(msg, "yaml: "))
+}

@@ -1,0 +1,129 @@
+package scripttest
+
+import (
+	"encoding/json"
+	"maps"
+	"strconv"
+
+	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"go.yaml.in/yaml/v3"
+)
+
+// Request defaults: the API documentation's example call, so a case need
+// only say what it is about.
+const (
+	DefaultDID      = "0722776772"
+	DefaultCallerID = "0501234567"
+	DefaultUniqueID = "ivrouter-test-call"
+)
+
+// Request fields, named as the call table names them.
+const (
+	fieldDID        = "did"
+	fieldCallerID   = "caller_id"
+	fieldUniqueID   = "ivr_unique_id"
+	fieldDTMF       = "dtmf"
+	fieldLayerID    = "layer_id"
+	fieldPrevious   = "previous_layer_id"
+	fieldCustomData = "custom_data"
+)
+
+var requestFields = []string{fieldDID, fieldCallerID, fieldUniqueID, fieldDTMF, fieldLayerID, fieldPrevious, fieldCustomData}
+
+// request is a call's fields as a file, case or step sets them; a lower
+// level's fields replace the upper's one by one.
+type request map[string]reqField
+
+type reqField struct {
+	text   string
+	custom map[string]any // custom_data only
+	line   int
+}
+
+func defaultRequest() request {
+	return request{
+		fieldDID:      {text: DefaultDID},
+		fieldCallerID: {text: DefaultCallerID},
+		fieldUniqueID: {text: DefaultUniqueID},
+	}
+}
+
+func (r request) clone() request { return maps.Clone(r) }
+
+// request reads a request mapping into r, over what r already holds.
+func (d *decoder) request(n *yaml.Node, r request) {
+	keys := map[string]func(*yaml.Node){}
+	for _, name := range requestFields {
+		keys[name] = func(v *yaml.Node) {
+			if name == fieldCustomData {
+				r[name] = reqField{custom: d.customData(v), line: v.Line}
+				return
+			}
+			r[name] = reqField{text: d.text(v, name), line: v.Line}
+		}
+	}
+	d.fields(n, "request", keys)
+}
+
+// customData reads CUSTOM_DATA, flat as Voicenter carries it.
+func (d *decoder) customData(n *yaml.Node) map[string]any {
+	m := map[string]any{}
+	d.pairs(n, "custom_data", func(k, v *yaml.Node) {
+		if v.Kind != yaml.ScalarNode {
+			d.errorf(v, "custom_data is flat: %s must be a string, number or boolean", k.Value)
+			return
+		}
+		m[k.Value] = d.scalar(v)
+	})
+	return m
+}
+
+// requestUniqueID finds ivr_unique_id in a request mapping.
+func (d *decoder) requestUniqueID(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == fieldUniqueID {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+// wireData is DATA as Voicenter sends it: every ID a string.
+type wireData struct {
+	DID        string          `json:"DID"`
+	CallerID   string          `json:"CALLER_ID"`
+	UniqueID   string          `json:"IVR_UNIQUE_ID"`
+	DTMF       string          `json:"DTMF,omitempty"`
+	LayerID    string          `json:"LAYER_ID"`
+	Previous   string          `json:"PREVIOUS_LAYER_ID,omitempty"`
+	CustomData json.RawMessage `json:"CUSTOM_DATA,omitempty"`
+}
+
+// path and body are the HTTP request a step makes.
+func (s *step) path() string {
+	if s.target.isLayer {
+		return "/"
+	}
+	return "/" + s.target.route
+}
+
+func (s *step) body() []byte {
+	r := s.req
+	data := wireData{
+		DID: r[fieldDID].text, CallerID: r[fieldCallerID].text, UniqueID: r[fieldUniqueID].text,
+		DTMF: r[fieldDTMF].text, LayerID: r[fieldLayerID].text, Previous: r[fieldPrevious].text,
+	}
+	if s.target.isLayer {
+		data.LayerID = strconv.Itoa(s.target.layer)
+	} else if data.LayerID == "" {
+		data.LayerID = "0"
+	}
+	if f, ok := r[fieldCustomData]; ok {
+		data.CustomData, _ = json.Marshal(f.custom) // flat scalars: cannot fail
+	}
+	b, _ := json.Marshal(struct {
+		Method string   `json:"METHOD"`
+		Data   wireData `json:"DATA"`
+	}{ivr.Method, data})
+	return b
+}
