@@ -1,6 +1,7 @@
 package time_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -236,4 +237,28 @@ func TestConcurrentCalendars(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// The example calendar shipped in scripts/ parses and says what its
+// comments say.
+func TestShippedCalendar(t *testing.T) {
+	src, err := os.ReadFile("../../scripts/calendars/holidays.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine(t, frozen(utc(t, "2026-01-01T00:00:00Z")), map[string]string{
+		"cal.lua":                handler("", calendarScript),
+		"calendars/holidays.ics": string(src),
+	})
+	for at, want := range map[string]string{
+		"2026-06-02T09:00:00Z": "true|Staff day|false", // first Tuesday of June
+		"2027-06-01T09:00:00Z": "false|nil|nil",        // not in 2027
+		"2028-06-06T09:00:00Z": "true|Staff day|false",
+		"2026-12-31T09:00:00Z": "false|New Year's Eve|true",
+		"2026-03-10T08:30:00Z": "true|Fire drill|false",
+	} {
+		if got := ask(t, e, "holidays", utc(t, at)); got != want {
+			t.Errorf("holidays at %s: %s, want %s", at, got, want)
+		}
+	}
 }

@@ -119,7 +119,7 @@ func (e *luaEnv) calendar(L *lua.LState) int {
 	return 1
 }
 
-func calendarMethods(*luaEnv) map[string]lua.LGFunction {
+func calendarMethods() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"contains": func(L *lua.LState) int {
 			c := self[*calendarObject](L, "calendar:contains")
@@ -141,7 +141,7 @@ func calendarMethods(*luaEnv) map[string]lua.LGFunction {
 	}
 }
 
-func hoursMethods(*luaEnv) map[string]lua.LGFunction {
+func hoursMethods() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"open": func(L *lua.LState) int {
 			h := self[*hours](L, "hours:open")
@@ -153,10 +153,9 @@ func hoursMethods(*luaEnv) map[string]lua.LGFunction {
 	}
 }
 
-// hoursSearch makes a method that looks for the next change: the time
-// table of when, in the hours' zone, or nil and why not. The instant
-// asked about is kept to the second, as it comes back when it is the
-// answer.
+// hoursSearch makes next_open or next_close: the time table of the
+// change, in the hours' zone, or nil and why there is none. Answers are
+// whole seconds, like the unix field of a time table.
 func hoursSearch(fn string, find func(*hours, int64) (int64, bool), never string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		h := self[*hours](L, fn)

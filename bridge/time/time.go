@@ -118,8 +118,8 @@ func (m *Module) loader(cals map[string]*calendar) lua.LGFunction {
 	slices.Sort(names)
 	return func(L *lua.LState) int {
 		env := &luaEnv{m: m, cals: cals, names: names}
-		env.hoursMeta = objectMeta(L, "time.hours", hoursMethods(env))
-		env.calMeta = objectMeta(L, "time.calendar", calendarMethods(env))
+		env.hoursMeta = objectMeta(L, "time.hours", hoursMethods())
+		env.calMeta = objectMeta(L, "time.calendar", calendarMethods())
 		t := L.CreateTable(0, 3)
 		t.RawSetString("now", L.NewFunction(env.now))
 		t.RawSetString("hours", L.NewFunction(env.hours))
@@ -172,13 +172,16 @@ func (e *luaEnv) zoneArg(L *lua.LState, fn string, n int) *time.Location {
 
 var zones sync.Map // name → *time.Location: LoadLocation parses tzdata on every call
 
-// loadZone returns the IANA zone name.
+// loadZone returns the zone of an IANA name.
 func loadZone(name string) (*time.Location, error) {
 	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
+	if name == "" { // LoadLocation's UTC: never what a script meant
+		return nil, fmt.Errorf("unknown zone %q", name)
+	}
 	loc, err := time.LoadLocation(name)
-	if err != nil || name == "" {
+	if err != nil {
 		return nil, fmt.Errorf("unknown zone %q", name)
 	}
 	zones.Store(name, loc)

@@ -64,11 +64,15 @@ func (r *Report) Failed() int {
 
 // Print writes the failures, each under "--- FAIL: file:line: name" with
 // its text indented, then a summary line; verbose also lists the passing
-// cases, with their Output when the run kept it. Nothing is written for a
-// run without results. The output holds no timings, so two runs of the
-// same tests print the same.
+// cases, with their Output when the run kept it. The output holds no
+// timings, so two runs of the same tests print the same.
 func (r *Report) Print(w io.Writer, verbose bool) {
-	if len(r.Results) == 0 {
+	switch {
+	case r.Files == 0:
+		fmt.Fprintln(w, "no test files (*"+Suffix+")")
+		return
+	case len(r.Results) == 0:
+		fmt.Fprintf(w, "no case selected in %s\n", plural(r.Files, "test file"))
 		return
 	}
 	for _, res := range r.Results {
@@ -89,7 +93,9 @@ func (r *Report) Print(w io.Writer, verbose bool) {
 // test files could not be read.
 func (r *Report) summary() string {
 	cases, failed, broken := 0, 0, 0
+	files := map[string]bool{}
 	for _, res := range r.Results {
+		files[res.File] = true
 		switch {
 		case res.Name == "":
 			broken++
@@ -109,7 +115,7 @@ func (r *Report) summary() string {
 	if len(parts) > 0 {
 		return "FAIL: " + strings.Join(parts, ", ")
 	}
-	return fmt.Sprintf("PASS: %s in %s", plural(cases, "case"), plural(r.Files, "file"))
+	return fmt.Sprintf("PASS: %s in %s", plural(cases, "case"), plural(len(files), "file"))
 }
 
 func (res *Result) title() string {

@@ -12,8 +12,11 @@ import (
 // Request defaults: the API documentation's example call, so a case need
 // only say what it is about.
 const (
-	DefaultDID      = "0722776772"
+	// DefaultDID is the number the caller dialled.
+	DefaultDID = "0722776772"
+	// DefaultCallerID is the caller's number.
 	DefaultCallerID = "0501234567"
+	// DefaultUniqueID is the call's IVR_UNIQUE_ID, the key of its state.
 	DefaultUniqueID = "ivrouter-test-call"
 )
 

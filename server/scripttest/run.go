@@ -27,10 +27,10 @@ type caseRun struct {
 // clientAddr is where the in-memory requests come from.
 var clientAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 
-func runCase(base server.Config, dir string, f *testFile, c *testCase, verbose bool) Result {
+func runCase(base server.Config, dir string, f *testFile, c *testCase, verbose bool) (res Result) {
 	start := time.Now()
-	res := Result{File: f.path, Line: c.line, Name: c.name}
-	defer func() { res.Duration = time.Since(start) }()
+	res = Result{File: f.path, Line: c.line, Name: c.name}
+	defer func() { res.Duration = time.Since(start) }() // server.New included: it is part of what a case costs
 	r, err := newCaseRun(base, dir, c)
 	if err != nil {
 		res.Failure, res.loadErr = "the scripts do not load: "+err.Error(), true

@@ -64,7 +64,7 @@ func Run(ctx context.Context, dir string, base server.Config, o Options) (*Repor
 				continue
 			}
 			jobs = append(jobs, job{index: len(rep.Results), file: f, c: c})
-			rep.Results = append(rep.Results, Result{File: f.path, Line: c.line, Name: c.name, Failure: "not run"})
+			rep.Results = append(rep.Results, Result{File: f.path, Line: c.line, Name: c.name, Failure: "not run: the run was stopped first"})
 		}
 	}
 	workers := o.Parallel

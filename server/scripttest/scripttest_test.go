@@ -108,12 +108,19 @@ cases:
       outcome: ok
       requests: []
 `,
-	}, server.Config{}, scripttest.Options{})
-	if res := only(t, rep); !res.Passed || res.Line != 4 || res.Name != "an 8-digit ID goes to 12" {
+	}, server.Config{}, scripttest.Options{Verbose: true})
+	if res := only(t, rep); !res.Passed || res.Line != 4 || res.Name != "an 8-digit ID goes to 12" || res.Duration <= 0 {
 		t.Fatalf("%+v", res)
 	}
 	if rep.Failed() != 0 || !strings.HasSuffix(out, "PASS: 1 case in 1 file\n") {
 		t.Fatalf("failed %d, output:\n%s", rep.Failed(), out)
+	}
+	for _, s := range []string{"--- PASS: ", "5.test.yaml:4: an 8-digit ID goes to 12\n",
+		`    request: POST / {"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"0722776772","CALLER_ID":"0501234567","IVR_UNIQUE_ID":"ivrouter-test-call","DTMF":"12345678","LAYER_ID":"5"}}`,
+		`    answer: {"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12}`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("verbose output lacks %q:\n%s", s, out)
+		}
 	}
 }
 
@@ -221,6 +228,20 @@ cases:
     expect:
       answer: {LAYER: 13}
       log: ["wrong ID tries=1"]
+  - name: seeds are fresh for an hour of the frozen clock
+    at: 2026-12-01T10:00:00+02:00
+    cache: {"crm:id:11111111": {found: false}}
+    http:
+      - {match: "GET http://crm.test/contacts?id=11111111", json: {name: Dana}}
+    steps:
+      - request: {dtmf: "11111111"}
+        expect: {answer: {LAYER: 13}, requests: []}
+      - at: 2026-12-01T10:59:59+02:00
+        request: {dtmf: "11111111"}
+        expect: {answer: {LAYER: 13}, requests: []}
+      - at: 2026-12-01T11:00:00+02:00
+        request: {dtmf: "11111111"}
+        expect: {answer: {LAYER: 12, CALLER_NAME: Dana}, requests: ["GET http://crm.test/contacts?id=11111111"]}
 `,
 	}, server.Config{}, scripttest.Options{})
 	if rep.Failed() != 0 {
@@ -260,6 +281,25 @@ cases:
 	}, server.Config{}, scripttest.Options{})
 	if rep.Failed() != 0 {
 		t.Fatal(out)
+	}
+}
+
+func TestRequestsAreComparedWhole(t *testing.T) {
+	rep, _ := run(t, map[string]string{
+		"caller.lua": lookup,
+		"caller.test.yaml": `route: caller
+http: [{match: GET *, json: {}}]
+cases:
+  - name: one request, not two
+    expect:
+      requests: ["GET http://127.0.0.1:8081/contacts?phone=0501234567", "GET http://127.0.0.1:8081/tickets"]
+`,
+	}, server.Config{}, scripttest.Options{})
+	res := only(t, rep)
+	if res.Passed || !strings.Contains(res.Failure, "requests differ (-expected +actual):\n"+
+		"    GET http://127.0.0.1:8081/contacts?phone=0501234567\n"+
+		"  - GET http://127.0.0.1:8081/tickets\n") {
+		t.Fatalf("failure:\n%s", res.Failure)
 	}
 }
 
@@ -498,7 +538,7 @@ cases:
 
 func TestNoTestFiles(t *testing.T) {
 	rep, out := run(t, map[string]string{"layers/5.lua": layer5, ".hidden/x.test.yaml": "nonsense: ["}, server.Config{}, scripttest.Options{})
-	if rep.Files != 0 || len(rep.Results) != 0 || rep.Failed() != 0 || out != "" {
+	if rep.Files != 0 || len(rep.Results) != 0 || rep.Failed() != 0 || out != "no test files (*.test.yaml)\n" {
 		t.Fatalf("%+v %q", rep, out)
 	}
 }
