@@ -29,8 +29,8 @@ func (s *Server) modules() ([]luavm.Module, error) {
 	m := &modules{
 		ivr:   iv,
 		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Observe: s.metrics.observeHTTP, Transport: s.cfg.HTTPTransport}),
-		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries, Store: s.cfg.CacheStore}),
-		state: state.New(state.Options{TTL: s.cfg.StateTTL, Store: s.cfg.StateStore}),
+		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries, Store: s.cfg.CacheStore, Now: s.cfg.Clock}),
+		state: state.New(state.Options{TTL: s.cfg.StateTTL, Store: s.cfg.StateStore, Now: s.cfg.Clock}),
 	}
 	s.mods = m
 	clock := btime.New(btime.Options{Zone: s.cfg.Timezone})

@@ -47,7 +47,7 @@ func TestCheck(t *testing.T) {
 
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a.lua"), "return function(call)\n  return ivr.go_to_layer(\nend")
-	writeFile(t, filepath.Join(dir, "layers", "x.lua"), "return function() end")
+	writeFile(t, filepath.Join(dir, "layers", "x.lua"), "return function() return ivr.go_to_layer(1) end")
 	out.Reset()
 	if code := run(context.Background(), []string{"check", dir}, noenv, &out, &errb); code != 1 {
 		t.Fatalf("broken scripts: exit %d, want 1", code)
@@ -63,6 +63,82 @@ func TestCheck(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), filepath.Join(dir, "a.lua")+":3:") {
 		t.Errorf("syntax error not at a.lua:3:\n%s", out.String())
+	}
+}
+
+// TestCheckFindsHandlerBugs: the mistakes that loading cannot see, each
+// reported with its file:line in one run, across files.
+func TestCheckFindsHandlerBugs(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.lua"), `local http = require("http")
+return function(call)
+  if call.dtmf == "1" then
+    return ivr.go_to_layr(3)
+  end
+  if call.dtmf == "2" then
+    return ivr.dial(ivr.phone("0501234567"), { caller_nmae = "Dana" })
+  end
+  if calll.dtmf == "3" then
+    return "12"
+  end
+  local res = http.gett("http://crm.example.com")
+  return ivr.say({ ivr.number(1) }, { language = "HE" })
+end
+`)
+	writeFile(t, filepath.Join(dir, "b.lua"), `local crm = require("lib.nosuch")
+return function(call)
+  if call.dtmf == "1" then
+    return ivr.go_to_layer(2)
+  end
+end
+`)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"check", dir}, noenv, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"a.lua:4: unknown function ivr.go_to_layr",
+		`a.lua:7: ivr.dial: unknown option "caller_nmae"`,
+		`a.lua:9: warning: unknown global "calll"`,
+		"a.lua:10: handler returns a string",
+		"a.lua:12: unknown function http.gett",
+		"a.lua:13: ivr.say: option next_layer is required",
+		`b.lua:1: require: module "lib.nosuch"`,
+		"b.lua:6: warning: handler can reach its end without returning an action",
+	} {
+		if !strings.Contains(out.String(), filepath.Join(dir, want)) && !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestCheckWarnsOfUnsetSecrets: a script that cannot load only because an
+// allowed variable is unset (as in CI) is a warning; --strict fails on it.
+func TestCheckWarnsOfUnsetSecrets(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.lua"), `local env = require("env")
+local TOKEN = assert(env.get("CRM_TOKEN"), "CRM_TOKEN must be set")
+return function(call) return ivr.go_to_layer(2) end
+`)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"check", dir}, noenv, &out, &errb); code != 0 {
+		t.Fatalf("exit %d, want 0\n%s%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "warning:") || !strings.Contains(out.String(), "CRM_TOKEN") {
+		t.Errorf("no warning naming CRM_TOKEN:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "--strict", dir}, noenv, &out, &errb); code != 1 {
+		t.Errorf("--strict: exit %d, want 1\n%s", code, out.String())
+	}
+	out.Reset()
+	set := envOf(map[string]string{"CRM_TOKEN": "s3cret"})
+	if code := run(context.Background(), []string{"check", "--strict", dir}, set, &out, &errb); code != 0 {
+		t.Errorf("with CRM_TOKEN set: exit %d, want 0\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "--env", "OTHER", dir}, noenv, &out, &errb); code != 1 {
+		t.Errorf("CRM_TOKEN not allowed (serve's --env): exit %d, want 1\n%s", code, out.String())
 	}
 }
 
