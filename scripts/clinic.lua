@@ -21,17 +21,16 @@ local HOURS = time.hours({
   eve = "08:00-13:00",
 })
 
--- closed tells the caller when to call back.
+-- closed tells the caller when to call back. These hours always open
+-- again within days, so next_open always has an answer here.
 local function closed()
-  local items = { ivr.recording("clinic-closed.mp3") } -- "the clinic is closed"
   local opens = HOURS:next_open()
-  if opens then
-    table.insert(items, ivr.recording("clinic-we-open.mp3")) -- "we open again on"
-    table.insert(items, ivr.date(opens.date))
-    table.insert(items, ivr.recording("clinic-at.mp3")) -- "at"
-    table.insert(items, ivr.number(opens.hour))
-  end
-  return ivr.say(items, { next_layer = GOODBYE, language = "HE" })
+  return ivr.say({
+    ivr.recording("clinic-closed.mp3"), -- "the clinic is closed; we open again on"
+    ivr.date(opens.date),
+    ivr.recording("clinic-at.mp3"), -- "at"
+    ivr.number(opens.hour),
+  }, { next_layer = GOODBYE, language = "HE" })
 end
 
 return {

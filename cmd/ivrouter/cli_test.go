@@ -562,3 +562,65 @@ return function() return ivr.go_to_layer(12) end`)
 		t.Fatalf("exit: %v, want 0 (a SIGHUP at start must not kill)", err)
 	}
 }
+
+// TestBundledScriptTests runs the examples' own cases, as CI does with
+// ivrouter test scripts.
+func TestBundledScriptTests(t *testing.T) {
+	var out, errb bytes.Buffer
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	if code := run(context.Background(), []string{"test", "--junit", junit, "../../scripts"}, noenv, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if !regexp.MustCompile(`PASS: \d+ cases in \d+ files`).MatchString(out.String()) {
+		t.Errorf("summary: %q", out.String())
+	}
+	data, err := os.ReadFile(junit)
+	if err != nil || !bytes.Contains(data, []byte("<testsuite")) || bytes.Contains(data, []byte("<failure")) {
+		t.Errorf("junit: %v\n%s", err, data)
+	}
+}
+
+// TestScriptTestFailures: a wrong expectation and an unstubbed request each
+// fail with the case named, and only the cases --run selects run.
+func TestScriptTestFailures(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "layers", "5.lua"), `return function(call)
+  if call.dtmf == "9" then
+    local res, err = require("http").get("http://crm.test/contacts")
+    return ivr.go_to_layer(13)
+  end
+  return ivr.go_to_layer(12)
+end
+`)
+	writeFile(t, filepath.Join(dir, "layers", "5.test.yaml"), `layer: 5
+cases:
+  - name: an ID goes to twelve
+    request: {dtmf: "1"}
+    expect: {answer: {LAYER: 14}}
+  - name: nine asks the CRM
+    request: {dtmf: "9"}
+    expect: {answer: {LAYER: 13}}
+  - name: passes
+    expect: {answer: {LAYER: 12}}
+`)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"test", dir}, noenv, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"--- FAIL: " + filepath.Join(dir, "layers", "5.test.yaml") + ":3: an ID goes to twelve",
+		`-   "LAYER": 14`,
+		`+   "LAYER": 12`,
+		"--- FAIL: " + filepath.Join(dir, "layers", "5.test.yaml") + ":6: nine asks the CRM",
+		"GET http://crm.test/contacts: no stub matches",
+		"FAIL: 2 of 3 cases failed",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"test", "--run", "passes", dir}, noenv, &out, &errb); code != 0 {
+		t.Errorf("--run passes: exit %d\n%s", code, out.String())
+	}
+}
