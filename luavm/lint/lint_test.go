@@ -315,7 +315,7 @@ return function(call) return ivr.go_to_layer(1) end`,
 	})
 	expect(t, got,
 		`a.lua:3: require: module "lib.crmm" not found (did you mean "lib.crm"?)`,
-		`a.lua:5: require: module "clock" not found (Go modules: cache, env, http, ivr, json, log, phone, state; script modules: lib/NAME.lua as "lib.NAME": lib.crm, lib.util.fmt)`,
+		`a.lua:5: require: module "clock" not found (Go modules: cache, env, http, ivr, json, log, phone, state, time; script modules: lib/NAME.lua as "lib.NAME": lib.crm, lib.util.fmt)`,
 	)
 }
 
