@@ -45,25 +45,14 @@ func resolve(n *yaml.Node) *yaml.Node {
 // key's function. Unknown and repeated keys are errors with their line, so
 // a misspelled expectation cannot pass unchecked.
 func (d *decoder) fields(n *yaml.Node, what string, known map[string]func(v *yaml.Node)) {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s must be a mapping", what)
-		return
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
+	d.pairs(n, what, func(k, v *yaml.Node) {
 		f, ok := known[k.Value]
-		switch {
-		case !ok:
+		if !ok {
 			d.errorf(k, "unknown key %q in %s (keys: %s)", k.Value, what, keyList(known))
-		case seen[k.Value]:
-			d.errorf(k, "%s is set twice in %s", k.Value, what)
-		default:
-			seen[k.Value] = true
-			f(v)
+			return
 		}
-	}
+		f(v)
+	})
 }
 
 func keyList(known map[string]func(*yaml.Node)) string {
