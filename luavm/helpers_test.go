@@ -1,6 +1,8 @@
 package luavm_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,3 +36,5 @@ func mustCall(t testing.TB, e *luavm.Engine, name string, layer int, in string) 
 	}
 	return out
 }
+
+func removeFile(dir, name string) error { return os.Remove(filepath.Join(dir, name)) }

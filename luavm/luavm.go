@@ -10,6 +10,7 @@ package luavm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,16 @@ type Options struct {
 	LoadTimeout time.Duration
 	// Logger receives warnings from loading and scripts' print output.
 	Logger *slog.Logger
+	// CallMemory bounds the bytes one call (or one script's load) may
+	// allocate: strings built, tables grown, values handed to Go modules.
+	// It is checked before each allocation, so a script that doubles a
+	// string in a loop gets a Lua error, not the process an out-of-memory
+	// crash. It counts what is allocated, not what is live: a string
+	// rebuilt in a loop counts every copy.
+	CallMemory int
+	// LogLines and LogBytes bound what one call may write with print and
+	// log.*; past them lines are dropped and one line says how many.
+	LogLines, LogBytes int
 	// Clock, when set, is read once at the start of each call for the
 	// instant the call's scripts see (Now); tests freeze it. Without it a
 	// call's instant is when its request arrived.
@@ -110,6 +121,9 @@ const (
 	DefaultDeadline    = 3 * time.Second
 	DefaultMaxString   = 4 << 20
 	DefaultLoadTimeout = 2 * time.Second
+	DefaultCallMemory  = 64 << 20
+	DefaultLogLines    = 100
+	DefaultLogBytes    = 64 << 10
 	// MaxDeadline is Voicenter's own limit: past it, the call is on its
 	// failover whatever we answer.
 	MaxDeadline = 5 * time.Second
@@ -129,6 +143,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LoadTimeout <= 0 {
 		o.LoadTimeout = DefaultLoadTimeout
+	}
+	if o.CallMemory <= 0 {
+		o.CallMemory = DefaultCallMemory
+	}
+	if o.LogLines <= 0 {
+		o.LogLines = DefaultLogLines
+	}
+	if o.LogBytes <= 0 {
+		o.LogBytes = DefaultLogBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -215,6 +238,8 @@ var (
 	ErrBusy = errors.New("no VM free before the deadline")
 	// ErrTimeout: the script was still running at the deadline.
 	ErrTimeout = errors.New("script overran its deadline")
+	// ErrMemory: the call spent its memory budget (Options.CallMemory).
+	ErrMemory = errors.New("call memory budget spent")
 	// errRetired: the set was replaced by a reload while the call waited.
 	errRetired = errors.New("script set retired")
 )
@@ -228,12 +253,21 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Where + ": " + e.Msg }
 
-// runCtx is the context.Context of a VM. gopher-lua checks Done between
-// instructions, so closing the current job's abort channel stops a script.
+// runCtx is the context.Context of a VM. gopher-lua asks for Done before
+// every instruction, so closing the current job's abort channel stops a
+// script; and every 1024th ask compares the clock with the deadline, so an
+// overrunning script stops itself at its deadline even when the goroutine
+// waiting to give up on it has not had the CPU to say so (a few spinning
+// scripts on a small machine).
 type runCtx struct {
 	job   *job
 	clock func() time.Time // Options.Clock
+	mem   int              // Options.CallMemory
+	ticks uint32
 }
+
+// expired is Done's channel once a call is past its deadline.
+var expired = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (c *runCtx) Deadline() (time.Time, bool) {
 	if c.job == nil {
@@ -243,18 +277,30 @@ func (c *runCtx) Deadline() (time.Time, bool) {
 }
 
 func (c *runCtx) Done() <-chan struct{} {
-	if c.job == nil {
+	j := c.job
+	if j == nil {
 		return nil
 	}
-	return c.job.abort
+	if j.expired {
+		return expired
+	}
+	if c.ticks++; c.ticks&1023 == 0 && time.Now().After(j.deadline) {
+		j.expired = true
+		return expired
+	}
+	return j.abort
 }
 
 func (c *runCtx) Err() error {
-	if c.job == nil {
+	j := c.job
+	if j == nil {
 		return nil
 	}
+	if j.expired {
+		return context.DeadlineExceeded
+	}
 	select {
-	case <-c.job.abort:
+	case <-j.abort:
 		return context.DeadlineExceeded
 	default:
 		return nil
@@ -262,3 +308,49 @@ func (c *runCtx) Err() error {
 }
 
 func (c *runCtx) Value(any) any { return nil }
+
+// Alloc charges n bytes to the call being run, before they are allocated:
+// gopher-lua (ivrouter's build of it, luavm/gopher-lua) calls it for
+// strings and tables scripts build, and Go modules through Alloc(L, n).
+func (c *runCtx) Alloc(n int) error {
+	j := c.job
+	if j == nil {
+		return nil
+	}
+	j.mem += n
+	if j.mem > c.mem {
+		return fmt.Errorf("%w: over %s", ErrMemory, sizeText(c.mem))
+	}
+	return nil
+}
+
+// Alloc charges n bytes, about to be allocated for the call L is
+// answering, to its memory budget; an error means the budget is spent and
+// the allocation must not happen. Go modules call it before building a
+// value whose size a script controls (a JSON text, a decoded table, a
+// value stored in the cache).
+func Alloc(L *lua.LState, n int) error {
+	if c, ok := L.Context().(*runCtx); ok {
+		return c.Alloc(n)
+	}
+	return nil
+}
+
+// Log asks for room for one log line of n bytes in the call L is
+// answering: false once the call's lines or bytes (Options.LogLines,
+// LogBytes) are spent, and the line is then counted as dropped. Outside a
+// call (a script's top level) every line is written.
+func Log(L *lua.LState, n int) bool {
+	c, ok := L.Context().(*runCtx)
+	if !ok || c.job == nil || c.job.call == nil {
+		return true
+	}
+	return c.job.log.take(n, c.job.logLimit)
+}
+
+func sizeText(n int) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

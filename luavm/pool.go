@@ -18,6 +18,10 @@ type job struct {
 	deadline time.Time
 	state    atomic.Int32
 	replaced bool // the caller started a worker to replace this one
+	expired  bool // the VM saw its deadline pass (runCtx.Done)
+	mem      int  // bytes charged to the call (runCtx.Alloc)
+	log      logUse
+	logLimit logUse
 	err      error
 	done     chan struct{}
 	abort    chan struct{}
@@ -38,7 +42,7 @@ var jobPool = sync.Pool{New: func() any {
 func getJob() *job { return jobPool.Get().(*job) }
 
 func putJob(j *job) {
-	j.script, j.call, j.err, j.replaced = nil, nil, nil, false
+	j.script, j.call, j.err, j.replaced, j.expired, j.mem, j.log = nil, nil, nil, false, false, 0, logUse{}
 	j.state.Store(queued)
 	jobPool.Put(j)
 }
@@ -65,6 +69,7 @@ func (s *Set) run(sc *Script, start time.Time, c Call) error {
 	}()
 	j := getJob()
 	j.script, j.call, j.now, j.deadline = sc, c, now, deadline
+	j.logLimit = logUse{lines: s.opts.LogLines, bytes: s.opts.LogBytes}
 	select {
 	case s.jobs <- j:
 		return s.wait(j, t)
@@ -195,12 +200,42 @@ func (s *Set) freshVM() *vm {
 	return v
 }
 
-// serve runs one call, turning a panic outside Lua into an error.
+// serve runs one call, turning a panic outside Lua into an error and a
+// script stopped by its own deadline into ErrTimeout.
 func (s *Set) serve(v *vm, j *job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{Where: j.script.Path, Msg: fmt.Sprintf("Go panic: %v", r)}
 		}
+		if err != nil && j.expired {
+			err = ErrTimeout
+		}
+		s.reportDroppedLog(j)
 	}()
 	return v.call(j)
+}
+
+// logUse counts a call's log lines and bytes, and what was dropped.
+type logUse struct{ lines, bytes, droppedLines, droppedBytes int }
+
+func (u *logUse) take(n int, limit logUse) bool {
+	if u.lines+1 > limit.lines || u.bytes+n > limit.bytes {
+		u.droppedLines++
+		u.droppedBytes += n
+		return false
+	}
+	u.lines++
+	u.bytes += n
+	return true
+}
+
+// reportDroppedLog writes the one line that says a call's log was cut.
+func (s *Set) reportDroppedLog(j *job) {
+	if j.log.droppedLines == 0 {
+		return
+	}
+	s.opts.Logger.Warn("script log over its per-call budget: lines dropped",
+		"ivr_unique_id", j.call.ID(), "script", j.script.Name,
+		"dropped_lines", j.log.droppedLines, "dropped_bytes", j.log.droppedBytes,
+		"budget_lines", j.logLimit.lines, "budget_bytes", j.logLimit.bytes)
 }

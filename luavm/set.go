@@ -2,6 +2,7 @@ package luavm
 
 import (
 	"errors"
+	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
 	"sort"
@@ -59,6 +60,11 @@ func Build(dir string, opts Options) (*Set, error) {
 		}
 	}
 	s.def = s.named["default"]
+	if len(s.named)+len(s.layers) == 0 {
+		// A directory emptied by a bad deploy would answer every call
+		// with the fallback: refuse it like a broken script.
+		return nil, fmt.Errorf("%s: no route scripts (NAME.lua, layers/N.lua or default.lua): refusing to answer every call with the fallback", dir)
+	}
 	first := newVM(s)
 	first.validating = true
 	err = first.preload(scripts, opts.LoadTimeout)
@@ -71,9 +77,6 @@ func Build(dir string, opts Options) (*Set, error) {
 		if sc.Deadline >= WarnDeadline {
 			opts.Logger.Warn("script deadline leaves little slack before Voicenter's 5 s limit", "script", sc.Path, "deadline", sc.Deadline)
 		}
-	}
-	if len(s.named)+len(s.layers) == 0 {
-		opts.Logger.Warn("no route scripts: every call gets the fallback", "dir", dir)
 	}
 	s.start(first)
 	return s, nil

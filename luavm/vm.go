@@ -66,7 +66,7 @@ func newVM(set *Set) *vm {
 		frozen: map[*lua.LTable]string{},
 		envOf:  map[*lua.LTable]*env{},
 	}
-	v.ctx.clock = set.opts.Clock
+	v.ctx.clock, v.ctx.mem = set.opts.Clock, set.opts.CallMemory
 	L.SetContext(&v.ctx)
 	for _, lib := range []struct {
 		name string
@@ -90,6 +90,7 @@ func (v *vm) sandbox() *lua.LTable {
 		base.RawSetString(name, g.RawGetString(name))
 	}
 	base.RawSetString("rawset", L.NewFunction(v.rawset))
+	base.RawSetString("setmetatable", L.NewFunction(setmetatable(g.RawGetString("setmetatable").(*lua.LFunction).GFunction)))
 	base.RawSetString("print", L.NewFunction(v.print))
 	base.RawSetString("require", L.NewFunction(v.require))
 
@@ -176,11 +177,29 @@ func (v *vm) rawset(L *lua.LState) int {
 	return 1
 }
 
+// setmetatable is the base one for tables only. In gopher-lua, as in C
+// Lua's debug.setmetatable, setting a number's or a boolean's metatable sets
+// it for the whole type in the VM: one script's tostring(21) would read
+// another's "13".
+func setmetatable(base lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		if t := L.Get(1).Type(); t != lua.LTTable {
+			L.RaiseError("setmetatable: only a table can take a metatable, got %s", t)
+		}
+		return base(L)
+	}
+}
+
 // print goes to the log, tagged with the call, since stdout is nobody's.
 func (v *vm) print(L *lua.LState) int {
 	parts := make([]string, L.GetTop())
+	n := 0
 	for i := range parts {
 		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		n += len(parts[i]) + 1
+	}
+	if !Log(L, n) {
+		return 0
 	}
 	attrs := []any{"where", strings.TrimSuffix(L.Where(1), ":")}
 	if c := CallOf(L); c != nil {

@@ -78,6 +78,10 @@ type Config struct {
 	// Modules are extra Go modules for scripts, for programs that embed the
 	// router.
 	Modules []luavm.Module
+	// CallMemory bounds the bytes one call may allocate (see
+	// luavm.Options.CallMemory); LogLines and LogBytes bound what one call
+	// may log. Zero takes luavm's defaults.
+	CallMemory, LogLines, LogBytes int
 	// Timezone is the time module's zone when a script names none; nil is
 	// the machine's local zone.
 	Timezone *time.Location
@@ -200,7 +204,7 @@ func New(cfg Config) (*Server, error) {
 		WriteTimeout:                 cfg.WriteTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
 		ReadBufferSize:               cfg.MaxHeaderBytes,
-		Concurrency:                  cfg.MaxConns,
+		Concurrency:                  cfg.MaxConns + 64, // connLimit answers first, in JSON
 		CloseOnShutdown:              true,
 		SecureErrorLogMessage:        true, // a malformed request's text may hold the token
 		DisablePreParseMultipartForm: true,
@@ -223,6 +227,10 @@ func (s *Server) vmOptions() (luavm.Options, error) {
 		Deadline: s.cfg.Deadline,
 		Logger:   s.log,
 		Clock:    s.cfg.Clock,
+
+		CallMemory: s.cfg.CallMemory,
+		LogLines:   s.cfg.LogLines,
+		LogBytes:   s.cfg.LogBytes,
 	}, nil
 }
 
@@ -280,6 +288,7 @@ func (s *Server) Reload() error {
 // names a certificate.
 func (s *Server) Serve(ln net.Listener) error {
 	set := s.engine.Current()
+	ln = &connLimit{Listener: ln, max: int64(s.cfg.MaxConns), tls: s.certs != nil}
 	if s.certs != nil {
 		ln = tls.NewListener(ln, s.certs.config())
 	}

@@ -130,10 +130,23 @@ func (m *Module) logAt(fn string, level slog.Level) lua.LGFunction {
 		for _, name := range names {
 			r.AddAttrs(attr(L, name, fields.RawGetString(name)))
 		}
+		if !luavm.Log(L, recordSize(r)) {
+			return 0 // over the call's log budget: counted, reported once
+		}
 		// A log line that cannot be written is no reason to fail a call.
 		_ = h.Handle(ctx, r)
 		return 0
 	}
+}
+
+// recordSize is about what r takes in the log, for the call's log budget.
+func recordSize(r slog.Record) int {
+	n := len(r.Message) + 32
+	r.Attrs(func(a slog.Attr) bool {
+		n += len(a.Key) + len(a.Value.String()) + 2
+		return true
+	})
+	return n
 }
 
 // fieldNames checks the fields' names and returns them sorted: Lua tables

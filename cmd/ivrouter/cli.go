@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
+	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/lint"
 	"github.com/ivrouter/ivrouter/server"
 	"github.com/ivrouter/ivrouter/server/scripttest"
@@ -72,6 +74,9 @@ type options struct {
 	fallback        layerValue
 	maxBody         bytesValue
 	maxHeader       bytesValue
+	callMemory      bytesValue
+	callLogBytes    bytesValue
+	memoryLimit     bytesValue
 	allowHosts      listValue
 	allowIPs        listValue
 	trustProxies    listValue
@@ -97,7 +102,8 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (*options, error
 // its own flags to o.fs before parse.
 func newOptions(cmd string, stderr io.Writer) *options {
 	o := &options{cfg: server.Config{Scripts: server.DefaultScripts, Deadline: server.DefaultDeadline,
-		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes}
+		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes,
+		callMemory: luavm.DefaultCallMemory, callLogBytes: luavm.DefaultLogBytes, memoryLimit: DefaultMemoryLimit}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o.fs = fs
@@ -110,6 +116,10 @@ func newOptions(cmd string, stderr io.Writer) *options {
 	fs.StringVar(&o.timezone, "timezone", "", "IANA zone the time module uses when a script names none (default the machine's local zone)")
 	fs.Var(&o.maxBody, "max-body", "largest request body accepted (suffixes KiB, MiB)")
 	fs.IntVar(&o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
+	fs.Var(&o.callMemory, "call-memory", "bytes one call may allocate (strings, tables, values it hands to modules); past it the script gets a Lua error (suffixes KiB, MiB)")
+	fs.IntVar(&o.cfg.LogLines, "call-log-lines", luavm.DefaultLogLines, "lines one call may write with print and log.*; the rest are counted in one line")
+	fs.Var(&o.callLogBytes, "call-log-bytes", "bytes one call may write with print and log.* (suffixes KiB, MiB)")
+	fs.Var(&o.memoryLimit, "memory-limit", "Go's soft memory limit for the process: the garbage collector works harder as it nears (suffixes MiB, GiB; 0 for none)")
 	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host, host:port or *.domain (repeatable, or comma-separated) (default any host)")
 	fs.StringVar(&o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
 	fs.IntVar(&o.cfg.CacheEntries, "cache-entries", 100000, "most entries the cache module holds")
@@ -148,6 +158,10 @@ func (o *options) parse(args []string, env lookupEnv, maxArgs int) error {
 	return o.finish(env)
 }
 
+// DefaultMemoryLimit is Go's soft memory limit when none is set: well above
+// what the router needs (tens of MiB), well below what a VM has.
+const DefaultMemoryLimit = 1 << 30
+
 // finish turns the parsed flags into the server's config.
 func (o *options) finish(env lookupEnv) error {
 	if o.logFormat != "text" && o.logFormat != "json" {
@@ -165,6 +179,7 @@ func (o *options) finish(env lookupEnv) error {
 	}
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
+	o.cfg.CallMemory, o.cfg.LogBytes = int(o.callMemory), int(o.callLogBytes)
 	o.cfg.AllowHosts = o.allowHosts
 	var err error
 	if o.cfg.AllowIPs, err = prefixes("allow-ip", o.allowIPs); err != nil {
@@ -217,14 +232,14 @@ func parseBytes(s string) (int, error) {
 	for _, u := range []struct {
 		suffix string
 		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"K", 1 << 10}, {"M", 1 << 20}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n <= 0 || n > 1<<30/mult {
+	if err != nil || n < 0 || n > 1<<40/mult {
 		return 0, fmt.Errorf("want a size like 65536 or 64KiB, got %q", s)
 	}
 	return n * mult, nil
@@ -258,6 +273,9 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			return 1
 		}
 		return 0
+	}
+	if o.memoryLimit > 0 {
+		debug.SetMemoryLimit(int64(o.memoryLimit))
 	}
 	logw := newLogWriter(stderr)
 	defer logw.Close()

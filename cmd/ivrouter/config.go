@@ -245,6 +245,8 @@ type bytesValue int
 
 func (b *bytesValue) String() string {
 	switch n := int(*b); {
+	case n > 0 && n%(1<<30) == 0:
+		return strconv.Itoa(n>>30) + "GiB"
 	case n > 0 && n%(1<<20) == 0:
 		return strconv.Itoa(n>>20) + "MiB"
 	case n > 0 && n%(1<<10) == 0:

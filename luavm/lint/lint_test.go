@@ -482,3 +482,20 @@ end`})
 		t.Errorf("of %v and %v, scripts have %v; want exactly the first", names, absent, got)
 	}
 }
+
+func TestSetmetatableOnATypeIsAnError(t *testing.T) {
+	got := check(t, map[string]string{"a.lua": `setmetatable(0, {})
+local ok = setmetatable({}, { __index = {} })
+return function(call)
+  setmetatable(true, {})
+  setmetatable("x", {})
+  setmetatable(call, {})
+  return ivr.go_to_layer(1)
+end
+`})
+	expect(t, got,
+		"a.lua:1: setmetatable on a number: only a table can take a metatable",
+		"a.lua:4: setmetatable on a boolean: only a table can take a metatable",
+		"a.lua:5: setmetatable on a string: only a table can take a metatable",
+	)
+}

@@ -265,4 +265,17 @@ func (w *walker) call(e *ast.FuncCallExpr, sc *scope) {
 	if name, ok := w.requireName(e, sc); ok && w.realGlobal("require", sc) {
 		w.checkRequire(name, e.Line())
 	}
+	w.checkSetmetatable(e, sc)
+}
+
+// checkSetmetatable reports setmetatable on a literal that is not a table:
+// the sandbox refuses it when it runs (a type's metatable is the VM's).
+func (w *walker) checkSetmetatable(e *ast.FuncCallExpr, sc *scope) {
+	id, ok := e.Func.(*ast.IdentExpr)
+	if !ok || id.Value != "setmetatable" || !w.realGlobal("setmetatable", sc) || len(e.Args) == 0 {
+		return
+	}
+	if typ := literalType(e.Args[0]); typ != "" && typ != "table" {
+		w.errorf(e.Line(), "setmetatable on a %s: only a table can take a metatable", typ)
+	}
 }

@@ -1,0 +1,128 @@
+package luavm_test
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/ivrouter/ivrouter/luavm"
+	lua "github.com/yuin/gopher-lua"
+)
+
+func TestTypeMetatablesAreLocked(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"evil.lua": `return function(x)
+  local ok, err = pcall(setmetatable, 0, { __tostring = function() return "13" end })
+  if ok then return "set" end
+  return err
+end`,
+		"fine.lua": `return function(x)
+  local t = setmetatable({}, { __index = function(_, k) return k .. "!" end })
+  return t.hi .. tostring(21)
+end`,
+	}, luavm.Options{VMs: 1})
+	if got := mustCall(t, e, "evil", 0, "a"); !strings.Contains(got, "only a table can take a metatable, got number") {
+		t.Errorf("setmetatable(0, ...): %q", got)
+	}
+	if got := mustCall(t, e, "fine", 0, "a"); got != "hi!21" {
+		t.Errorf("a table's metatable: %q", got)
+	}
+	if _, err := luavm.Build(writeScripts(t, "", map[string]string{
+		"top.lua": "setmetatable(true, {})\nreturn function() return 'x' end",
+	}), luavm.Options{VMs: 1}); err == nil || !strings.Contains(err.Error(), "top.lua:1:") {
+		t.Errorf("at top level: %v", err)
+	}
+}
+
+// charge is a Go module that asks the call's budget for n bytes.
+func charge(L *lua.LState) int {
+	t := L.NewTable()
+	t.RawSetString("alloc", L.NewFunction(func(L *lua.LState) int {
+		if err := luavm.Alloc(L, L.CheckInt(1)); err != nil {
+			L.RaiseError("%v", err)
+		}
+		return 0
+	}))
+	L.Push(t)
+	return 1
+}
+
+func TestCallMemoryBudget(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"spend.lua": `local m = require("m")
+return function(x)
+  m.alloc(600 * 1024)
+  m.alloc(600 * 1024)
+  return "spent"
+end`,
+	}, luavm.Options{VMs: 1, CallMemory: 1 << 20, Modules: []luavm.Module{{Name: "m", Loader: charge}}})
+	_, err := call(t, e, "spend", 0, "a")
+	var se *luavm.Error
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "call memory budget spent: over 1 MiB") || !strings.HasSuffix(se.Where, "spend.lua:4") {
+		t.Fatalf("two 600 KiB charges in a 1 MiB budget: %v", err)
+	}
+	// The budget is per call: the next call starts from zero.
+	e2 := newEngine(t, map[string]string{
+		"once.lua": `local m = require("m")
+return function(x) m.alloc(600 * 1024) return "ok" end`,
+	}, luavm.Options{VMs: 1, CallMemory: 1 << 20, Modules: []luavm.Module{{Name: "m", Loader: charge}}})
+	for i := 0; i < 3; i++ {
+		if got := mustCall(t, e2, "once", 0, "a"); got != "ok" {
+			t.Fatalf("call %d: %q", i, got)
+		}
+	}
+}
+
+func TestLogIsBoundedPerCall(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	e := newEngine(t, map[string]string{
+		"chatty.lua": `return function(x)
+  for i = 1, 500 do print("line", i) end
+  return "done"
+end`,
+	}, luavm.Options{VMs: 1, LogLines: 10, LogBytes: 1 << 20, Logger: logger})
+	if got := mustCall(t, e, "chatty", 0, "a"); got != "done" {
+		t.Fatalf("got %q", got)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 11 {
+		t.Fatalf("want 10 lines and one about the rest, got %d:\n%s", len(lines), buf.String())
+	}
+	last := lines[10]
+	for _, want := range []string{"lines dropped", "ivr_unique_id=call-a", "script=chatty", "dropped_lines=490"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("no %q in %q", want, last)
+		}
+	}
+	// Bytes bound too: one big line is dropped whole.
+	buf.Reset()
+	e2 := newEngine(t, map[string]string{
+		"big.lua": `return function(x) print(string.rep("x", 5000)) print("small") return "done" end`,
+	}, luavm.Options{VMs: 1, LogBytes: 1000, Logger: logger})
+	mustCall(t, e2, "big", 0, "a")
+	if strings.Contains(buf.String(), "xxxxx") || !strings.Contains(buf.String(), "msg=small") || !strings.Contains(buf.String(), "dropped_bytes=5001") {
+		t.Errorf("byte budget:\n%s", buf.String())
+	}
+}
+
+func TestADirectoryWithoutRoutesIsRefused(t *testing.T) {
+	dir := writeScripts(t, "", map[string]string{"lib/x.lua": "return {}"})
+	if _, err := luavm.Build(dir, luavm.Options{VMs: 1}); err == nil || !strings.Contains(err.Error(), "no route scripts") {
+		t.Fatalf("got %v", err)
+	}
+	e := newEngine(t, map[string]string{"a.lua": "return function(x) return x end"}, luavm.Options{VMs: 1})
+	for _, f := range []string{"a.lua"} {
+		if err := removeFile(e.Current().Dir(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Reload(); err == nil {
+		t.Fatal("a reload of an emptied directory succeeded")
+	}
+	if got := mustCall(t, e, "a", 0, "still"); got != "still" {
+		t.Errorf("the old set should keep serving: %q", got)
+	}
+}
