@@ -81,35 +81,113 @@ func IsArray(L *lua.LState, t *lua.LTable) bool {
 // ToGo copies a Lua value out as plain data. Functions, userdata other than
 // Null, tables mixing list and named keys, non-finite numbers and nesting
 // deeper than 64 are errors.
-func ToGo(L *lua.LState, v lua.LValue) (any, error) { return toGo(L, v, 0) }
+func ToGo(L *lua.LState, v lua.LValue) (any, error) {
+	c := converter{L: L}
+	return c.toGo(v, 0)
+}
 
-func toGo(L *lua.LState, v lua.LValue, depth int) (any, error) {
+// ErrTooLarge is ToGoLimit's error for a value whose size passes the limit.
+var ErrTooLarge = errors.New("value too large")
+
+// ToGoLimit is ToGo that also estimates the size of the copy in bytes (see
+// SizeOf), counted during the one walk the copy makes. When limit > 0 and
+// the size passes it, ToGoLimit stops copying (it keeps walking, only
+// counting) and returns nil, the whole value's size and ErrTooLarge; a value
+// that is not plain data is still that error, whatever its size.
+func ToGoLimit(L *lua.LState, v lua.LValue, limit int) (any, int, error) {
+	c := converter{L: L, limit: limit}
+	out, err := c.toGo(v, 0)
+	switch {
+	case err != nil:
+		return nil, c.size, err
+	case c.over:
+		return nil, c.size, ErrTooLarge
+	}
+	return out, c.size, nil
+}
+
+// The size estimate of plain data: what its Go copy holds, roughly. A
+// string is its length plus a header, a number, boolean or null a word, a
+// table a header plus a slot per item (a list) or per key, with the key's
+// length (a map). Estimates, not measures: they are for budgets.
+const (
+	SizeScalar   = 8  // a number, boolean or null
+	SizeString   = 16 // a string's header, plus its length
+	SizeTable    = 48 // a list or map's header, plus its entries
+	SizeListItem = 16 // each item of a list, plus the item
+	SizeMapEntry = 48 // each entry of a map, plus its key's length and the value
+)
+
+// SizeOf estimates the size of plain data in bytes, as ToGoLimit counts it.
+func SizeOf(v any) int {
+	switch v := v.(type) {
+	case string:
+		return SizeString + len(v)
+	case []any:
+		n := SizeTable + len(v)*SizeListItem
+		for _, e := range v {
+			n += SizeOf(e)
+		}
+		return n
+	case map[string]any:
+		n := SizeTable
+		for k, e := range v {
+			n += SizeMapEntry + len(k) + SizeOf(e)
+		}
+		return n
+	}
+	return SizeScalar
+}
+
+// converter is one ToGo walk: the size so far and whether it passed limit,
+// after which nothing more is copied.
+type converter struct {
+	L     *lua.LState
+	limit int
+	size  int
+	over  bool
+}
+
+func (c *converter) add(n int) {
+	c.size += n
+	if c.limit > 0 && c.size > c.limit {
+		c.over = true
+	}
+}
+
+func (c *converter) toGo(v lua.LValue, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d (does a table contain itself?)", maxDepth)
 	}
 	switch v := v.(type) {
 	case *lua.LNilType:
+		c.add(SizeScalar)
 		return nil, nil
 	case lua.LBool:
+		c.add(SizeScalar)
 		return bool(v), nil
 	case lua.LNumber:
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("%v is not a plain number", v)
 		}
+		c.add(SizeScalar)
 		return float64(v), nil
 	case lua.LString:
+		c.add(SizeString + len(v))
 		return string(v), nil
 	case *lua.LUserData:
 		if IsNull(v) {
+			c.add(SizeScalar)
 			return nil, nil
 		}
 	case *lua.LTable:
-		return tableToGo(L, v, depth)
+		return c.tableToGo(v, depth)
 	}
 	return nil, fmt.Errorf("a %s is not plain data", v.Type())
 }
 
-func tableToGo(L *lua.LState, t *lua.LTable, depth int) (any, error) {
+func (c *converter) tableToGo(t *lua.LTable, depth int) (any, error) {
+	L := c.L
 	n := t.Len()
 	count, listKeys := 0, 0
 	t.ForEach(func(k, _ lua.LValue) {
@@ -122,20 +200,33 @@ func tableToGo(L *lua.LState, t *lua.LTable, depth int) (any, error) {
 		if listKeys != count || listKeys != n {
 			return nil, fmt.Errorf("a list has keys other than 1..%d (use json.null for a missing item)", n)
 		}
-		out := make([]any, n)
+		c.add(SizeTable + n*SizeListItem)
+		var out []any
+		if !c.over {
+			out = make([]any, n)
+		}
 		for i := 1; i <= n; i++ {
-			v, err := toGo(L, t.RawGetInt(i), depth+1)
+			v, err := c.toGo(t.RawGetInt(i), depth+1)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
-			out[i-1] = v
+			if !c.over {
+				out[i-1] = v
+			}
+		}
+		if c.over {
+			return nil, nil
 		}
 		return out, nil
 	}
 	if listKeys > 0 && listKeys < count {
 		return nil, errors.New("a table mixes list items and named keys")
 	}
-	out := make(map[string]any, count)
+	c.add(SizeTable)
+	var out map[string]any
+	if !c.over {
+		out = make(map[string]any, count)
+	}
 	var err error
 	t.ForEach(func(k, v lua.LValue) {
 		if err != nil {
@@ -151,13 +242,19 @@ func tableToGo(L *lua.LState, t *lua.LTable, depth int) (any, error) {
 			err = fmt.Errorf("a %s key is not plain data", k.Type())
 			return
 		}
+		c.add(SizeMapEntry + len(key))
 		var gv any
-		if gv, err = toGo(L, v, depth+1); err != nil {
+		if gv, err = c.toGo(v, depth+1); err != nil {
 			err = fmt.Errorf("%s: %w", key, err)
 			return
 		}
-		out[key] = gv
+		if !c.over {
+			out[key] = gv
+		}
 	})
+	if c.over {
+		return nil, err
+	}
 	return out, err
 }
 

@@ -214,6 +214,10 @@ var (
 		"Cache module lookups, by result (hit, miss, stale: an expired value served because its loader failed).", []string{"result"}, nil)
 	cacheLoadsDesc = prometheus.NewDesc("ivrouter_cache_loads_total",
 		"Loader calls cache.remember made, by result (ok, error).", []string{"result"}, nil)
+	storeBytesDesc = prometheus.NewDesc("ivrouter_store_bytes",
+		"Bytes the cache and state modules hold in this process, by store.", []string{"store"}, nil)
+	storeRefusedDesc = prometheus.NewDesc("ivrouter_cache_refused_total",
+		"Values the cache module did not store, by reason (too_large: over the per-value cap, full: the store at its bound).", []string{"reason"}, nil)
 	circuitDesc = prometheus.NewDesc("ivrouter_http_circuit_state",
 		"Circuit breaker state of each host scripts reach: 1 for the current state.", []string{"host", "state"}, nil)
 	tlsDesc = prometheus.NewDesc("ivrouter_tls_certificate_expiry_timestamp_seconds",
@@ -223,7 +227,7 @@ var (
 )
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{scriptsDesc, scriptsInfoDesc, loadedDesc, cacheDesc, cacheLoadsDesc, circuitDesc, tlsDesc, buildDesc} {
+	for _, d := range []*prometheus.Desc{scriptsDesc, scriptsInfoDesc, loadedDesc, cacheDesc, cacheLoadsDesc, storeBytesDesc, storeRefusedDesc, circuitDesc, tlsDesc, buildDesc} {
 		ch <- d
 	}
 }
@@ -239,6 +243,10 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(cacheLoadsDesc, prometheus.CounterValue, float64(st.Loads-st.LoadErrors), "ok")
 	ch <- prometheus.MustNewConstMetric(cacheLoadsDesc, prometheus.CounterValue, float64(st.LoadErrors), "error")
+	ch <- prometheus.MustNewConstMetric(storeBytesDesc, prometheus.GaugeValue, float64(st.Bytes), "cache")
+	ch <- prometheus.MustNewConstMetric(storeBytesDesc, prometheus.GaugeValue, float64(c.s.mods.state.Bytes()), "state")
+	ch <- prometheus.MustNewConstMetric(storeRefusedDesc, prometheus.CounterValue, float64(st.TooLarge), "too_large")
+	ch <- prometheus.MustNewConstMetric(storeRefusedDesc, prometheus.CounterValue, float64(st.Full), "full")
 	for host, state := range c.s.mods.http.Circuits() {
 		for _, s := range []string{"closed", "half-open", "open"} {
 			v := 0.0

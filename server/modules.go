@@ -27,10 +27,12 @@ func (s *Server) modules() ([]luavm.Module, error) {
 		return nil, err
 	}
 	m := &modules{
-		ivr:   iv,
-		http:  bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Observe: s.metrics.observeHTTP, Transport: s.cfg.HTTPTransport}),
-		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries, Store: s.cfg.CacheStore, Now: s.cfg.Clock}),
-		state: state.New(state.Options{TTL: s.cfg.StateTTL, Store: s.cfg.StateStore, Now: s.cfg.Clock}),
+		ivr: iv,
+		http: bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Deny: s.cfg.DenyHosts,
+			Observe: s.metrics.observeHTTP, Transport: s.cfg.HTTPTransport}),
+		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries, MaxBytes: s.cfg.CacheBytes,
+			MaxValueBytes: s.cfg.CacheValueBytes, Store: s.cfg.CacheStore, Now: s.cfg.Clock}),
+		state: state.New(state.Options{TTL: s.cfg.StateTTL, MaxBytes: s.cfg.StateBytes, Store: s.cfg.StateStore, Now: s.cfg.Clock}),
 	}
 	s.mods = m
 	clock := btime.New(btime.Options{Zone: s.cfg.Timezone})

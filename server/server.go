@@ -49,8 +49,16 @@ type Config struct {
 	// ScriptEnv is what scripts may read with env.get: allowed names and
 	// their values.
 	ScriptEnv map[string]string
-	// CacheEntries bounds the cache module's store.
-	CacheEntries int
+	// CacheEntries bounds the cache module's store; CacheBytes its size and
+	// CacheValueBytes one value's (zero takes the module's defaults).
+	CacheEntries, CacheBytes, CacheValueBytes int
+	// StateBytes bounds the state module's store, all calls together.
+	StateBytes int
+	// DenyHosts are addresses scripts may not reach with http unless
+	// AllowHosts names them: the router's own listeners ("host:port", or
+	// ":port" for any address of this machine). The cloud metadata address
+	// is always denied unless allowed.
+	DenyHosts []string
 	// StateTTL is how long a call's state lives after its last write.
 	StateTTL time.Duration
 	// Token, when set, must come with every request: as the token query

@@ -16,10 +16,20 @@ import (
 
 // Options configure the module.
 type Options struct {
-	// Store holds the entries; nil means a MemoryStore of MaxEntries.
+	// Store holds the entries; nil means a MemoryStore of MaxEntries and
+	// MaxBytes.
 	Store Store
 	// MaxEntries bounds the default store (default 100000).
 	MaxEntries int
+	// MaxBytes bounds the bytes the default store holds (default 64 MiB):
+	// every value's estimated size (luavm.SizeOf), its key and
+	// EntryOverhead. A store at the bound refuses new keys, as at
+	// MaxEntries. A Store given in Store keeps its own bounds.
+	MaxBytes int
+	// MaxValueBytes bounds one value's estimated size (default 1 MiB),
+	// whatever the store: cache.set of a larger value returns nil, "value
+	// too large: ...", and cache.remember does not store it.
+	MaxValueBytes int
 	// Grace is how long an expired value is kept to stand in when its loader
 	// fails (default 5 minutes).
 	Grace time.Duration
@@ -31,14 +41,21 @@ type Options struct {
 
 // Defaults for zero Options fields.
 const (
-	DefaultMaxEntries = 100000
-	DefaultGrace      = 5 * time.Minute
-	DefaultMaxTTL     = 24 * time.Hour
+	DefaultMaxEntries    = 100000
+	DefaultMaxBytes      = 64 << 20
+	DefaultMaxValueBytes = 1 << 20
+	DefaultGrace         = 5 * time.Minute
+	DefaultMaxTTL        = 24 * time.Hour
 )
 
 // Stats counts lookups, for metrics.
 type Stats struct {
 	Hits, Misses, Stale, Loads, LoadErrors uint64
+	// TooLarge counts values refused for passing MaxValueBytes, Full those
+	// the store refused at its bound (cache.set and cache.remember both).
+	TooLarge, Full uint64
+	// Bytes is what the store holds, estimated (see Module.Bytes).
+	Bytes int64
 }
 
 // Module is the "cache" Lua module.
@@ -57,6 +74,13 @@ type Stats struct {
 // Also cache.get(key) (value, or nil, "miss"), cache.set(key, value, ttl)
 // and cache.delete(key). Values are plain data: strings, numbers, booleans
 // and tables of those; every get returns a fresh copy.
+//
+// A value over MaxValueBytes is not stored: cache.set returns nil, "value
+// too large: N bytes (cache values up to M)"; cache.remember returns the
+// loader's value to the call that loaded it, with that message as a second
+// result, and the message alone (or a stale value) to calls that waited for
+// it. A store at its bound (entries or bytes) refuses new keys: cache.set
+// returns nil, "cache full", cache.remember still returns the value.
 type Module struct {
 	opts    Options
 	store   Store
@@ -67,6 +91,8 @@ type Module struct {
 	stale   atomic.Uint64
 	loads   atomic.Uint64
 	loadErr atomic.Uint64
+	big     atomic.Uint64
+	full    atomic.Uint64
 }
 
 // flight is one loader run that concurrent misses of its key wait for.
@@ -77,10 +103,24 @@ type flight struct {
 	err      error
 }
 
+// tooLarge is a value over MaxValueBytes: not stored, and a failed load for
+// the callers waiting on it.
+type tooLarge struct{ size, max int }
+
+func (e *tooLarge) Error() string {
+	return fmt.Sprintf("value too large: %d bytes (cache values up to %d)", e.size, e.max)
+}
+
 // New returns the module.
 func New(o Options) *Module {
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxValueBytes <= 0 {
+		o.MaxValueBytes = DefaultMaxValueBytes
 	}
 	if o.Grace <= 0 {
 		o.Grace = DefaultGrace
@@ -89,7 +129,7 @@ func New(o Options) *Module {
 		o.MaxTTL = DefaultMaxTTL
 	}
 	if o.Store == nil {
-		o.Store = NewMemoryStore(o.MaxEntries, o.Grace)
+		o.Store = NewMemoryStoreWith(MemoryOptions{MaxEntries: o.MaxEntries, MaxBytes: o.MaxBytes, Grace: o.Grace})
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -97,9 +137,22 @@ func New(o Options) *Module {
 	return &Module{opts: o, store: o.Store, flights: map[string]*flight{}}
 }
 
-// Stats returns the lookup counters.
+// Stats returns the lookup counters and the bytes held.
 func (m *Module) Stats() Stats {
-	return Stats{Hits: m.hits.Load(), Misses: m.misses.Load(), Stale: m.stale.Load(), Loads: m.loads.Load(), LoadErrors: m.loadErr.Load()}
+	return Stats{
+		Hits: m.hits.Load(), Misses: m.misses.Load(), Stale: m.stale.Load(), Loads: m.loads.Load(), LoadErrors: m.loadErr.Load(),
+		TooLarge: m.big.Load(), Full: m.full.Load(), Bytes: m.Bytes(),
+	}
+}
+
+// Bytes is the estimated size of what the store holds, for a gauge: values,
+// keys and EntryOverhead, expired entries included until swept. It is 0
+// for a Store that does not report it (one without a Bytes() int64 method).
+func (m *Module) Bytes() int64 {
+	if b, ok := m.store.(interface{ Bytes() int64 }); ok {
+		return b.Bytes()
+	}
+	return 0
 }
 
 // Loader builds the module table in L.
@@ -126,13 +179,28 @@ func (m *Module) get(L *lua.LState) int {
 
 func (m *Module) set(L *lua.LState) int {
 	key := checkKey(L, "cache.set")
-	val := checkValue(L, "cache.set", 2)
+	val, size, err := m.checkValue(L, "cache.set", 2)
 	ttl := m.checkTTL(L, "cache.set", 3)
-	if err := m.store.Set(key, Entry{Value: val, Expires: m.opts.Now().Add(ttl)}); err != nil {
+	if err == nil {
+		err = m.store.Set(key, Entry{Value: val, Expires: m.opts.Now().Add(ttl), Size: size})
+	}
+	if err != nil {
+		m.count(err)
 		return fail(L, err.Error())
 	}
 	L.Push(lua.LTrue)
 	return 1
+}
+
+// count counts a value the cache did not take.
+func (m *Module) count(err error) {
+	var big *tooLarge
+	switch {
+	case errors.As(err, &big):
+		m.big.Add(1)
+	case errors.Is(err, ErrFull):
+		m.full.Add(1)
+	}
 }
 
 func (m *Module) delete(L *lua.LState) int {
@@ -152,7 +220,7 @@ func (m *Module) remember(L *lua.LState) int {
 		return 1
 	}
 	m.misses.Add(1)
-	val, err := m.load(L, fn, key, ttl, loader)
+	val, own, err := m.load(L, fn, key, ttl, loader)
 	var ve *valueError
 	if errors.As(err, &ve) {
 		L.RaiseError("%v", ve.error)
@@ -160,6 +228,11 @@ func (m *Module) remember(L *lua.LState) int {
 	if err == nil {
 		L.Push(luavm.ToLua(L, val))
 		return 1
+	}
+	if own != nil { // this call's loader returned a value too large to keep
+		L.Push(own)
+		L.Push(lua.LString(err.Error()))
+		return 2
 	}
 	if held { // serve stale on error
 		m.stale.Add(1)
@@ -171,13 +244,17 @@ func (m *Module) remember(L *lua.LState) int {
 
 // load runs loader once for every concurrent miss of key: the first caller
 // runs it in its own VM, the others wait for its result or their deadline.
-func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *lua.LFunction) (any, error) {
+// When the loader's value is over MaxValueBytes, the error is a *tooLarge
+// and own is the value in the loader's own VM (nil for the callers that
+// waited): it is not copied, nor stored.
+func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *lua.LFunction) (val any, own lua.LValue, err error) {
 	m.mu.Lock()
 	// A leader past its own deadline may be stuck in Go code: start afresh
 	// rather than wait for it.
 	if f := m.flights[key]; f != nil && (f.deadline.IsZero() || time.Now().Before(f.deadline)) {
 		m.mu.Unlock()
-		return wait(L, f)
+		val, err = wait(L, f)
+		return val, nil, err
 	}
 	f := &flight{done: make(chan struct{})}
 	f.deadline, _ = luavm.DeadlineOf(L)
@@ -192,40 +269,54 @@ func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *
 		close(f.done)
 	}()
 	m.loads.Add(1)
-	f.val, f.err = call(L, fn, loader)
-	if f.err != nil {
+	var size int
+	f.val, size, own, f.err = m.call(L, fn, loader)
+	var big *tooLarge
+	switch {
+	case errors.As(f.err, &big):
+		m.big.Add(1)
+		return nil, own, f.err
+	case f.err != nil:
 		m.loadErr.Add(1)
-		return nil, f.err
+		return nil, nil, f.err
 	}
-	if err := m.store.Set(key, Entry{Value: f.val, Expires: m.opts.Now().Add(ttl)}); err != nil && !errors.Is(err, ErrFull) {
-		return nil, err
+	// A full store keeps the value from the cache, not from the callers.
+	if err := m.store.Set(key, Entry{Value: f.val, Expires: m.opts.Now().Add(ttl), Size: size}); err != nil {
+		m.count(err)
+		if !errors.Is(err, ErrFull) {
+			return nil, nil, err
+		}
 	}
-	return f.val, nil
+	return f.val, nil, nil
 }
 
-// call runs the loader: it fails by returning nil, err or by raising.
-func call(L *lua.LState, fn string, loader *lua.LFunction) (any, error) {
+// call runs the loader: it fails by returning nil, err or by raising. A
+// value over MaxValueBytes is a *tooLarge, with the loader's own value.
+func (m *Module) call(L *lua.LState, fn string, loader *lua.LFunction) (any, int, lua.LValue, error) {
 	top := L.GetTop()
 	L.Push(loader)
 	if err := L.PCall(0, 2, nil); err != nil {
 		if ae, ok := err.(*lua.ApiError); ok {
-			return nil, fmt.Errorf("loader failed: %s", ae.Object.String())
+			return nil, 0, nil, fmt.Errorf("loader failed: %s", ae.Object.String())
 		}
-		return nil, fmt.Errorf("loader failed: %v", err)
+		return nil, 0, nil, fmt.Errorf("loader failed: %v", err)
 	}
 	val, msg := L.Get(top+1), L.Get(top+2)
 	L.SetTop(top)
 	if val == lua.LNil {
 		if msg == lua.LNil {
-			return nil, errors.New("loader returned nil")
+			return nil, 0, nil, errors.New("loader returned nil")
 		}
-		return nil, errors.New(msg.String())
+		return nil, 0, nil, errors.New(msg.String())
 	}
-	v, err := luavm.ToGo(L, val)
+	v, size, err := luavm.ToGoLimit(L, val, m.opts.MaxValueBytes)
+	if errors.Is(err, luavm.ErrTooLarge) {
+		return nil, size, val, &tooLarge{size, m.opts.MaxValueBytes}
+	}
 	if err != nil {
-		return nil, &valueError{fmt.Errorf("%s: the loader's value cannot be cached: %w", fn, err)}
+		return nil, 0, nil, &valueError{fmt.Errorf("%s: the loader's value cannot be cached: %w", fn, err)}
 	}
-	return v, nil
+	return v, size, nil, nil
 }
 
 // valueError is a script bug, raised once the waiting callers are released.
@@ -255,16 +346,21 @@ func checkKey(L *lua.LState, fn string) string {
 	return string(k)
 }
 
-func checkValue(L *lua.LState, fn string, n int) any {
+// checkValue converts argument n and estimates its size; a value over
+// MaxValueBytes is a *tooLarge error, not copied.
+func (m *Module) checkValue(L *lua.LState, fn string, n int) (any, int, error) {
 	v := L.Get(n)
 	if v == lua.LNil {
 		L.RaiseError("%s: value is nil: use cache.delete to remove a key", fn)
 	}
-	val, err := luavm.ToGo(L, v)
+	val, size, err := luavm.ToGoLimit(L, v, m.opts.MaxValueBytes)
+	if errors.Is(err, luavm.ErrTooLarge) {
+		return nil, size, &tooLarge{size, m.opts.MaxValueBytes}
+	}
 	if err != nil {
 		L.RaiseError("%s: value cannot be cached: %v", fn, err)
 	}
-	return val
+	return val, size, nil
 }
 
 func (m *Module) checkTTL(L *lua.LState, fn string, n int) time.Duration {

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"fmt"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -234,5 +235,185 @@ func TestTTLMustBeFiniteAndBounded(t *testing.T) {
 	}
 	if out, err := luavmtest.Run(e, "ttl", "c", "60"); err != nil || out != "stored" {
 		t.Errorf("ttl 60: %q %v", out, err)
+	}
+}
+
+func TestValuesOverTheCapAreNotCached(t *testing.T) {
+	m := cache.New(cache.Options{MaxValueBytes: 1000})
+	e := engine(t, m, 2, map[string]string{
+		"set.lua": `local cache = require("cache") return function(n)
+			local ok, err = cache.set("k", string.rep("x", tonumber(n)), 60)
+			return tostring(ok) .. "|" .. tostring(err) end`,
+		"tbl.lua": `local cache = require("cache") return function(n)
+			local ok, err = cache.set("t", { big = string.rep("x", tonumber(n)) }, 60)
+			return tostring(ok) .. "|" .. tostring(err) end`,
+		"get.lua": `local cache = require("cache") return function(k)
+			local v, err = cache.get(k) return type(v) .. "|" .. tostring(err) end`,
+		"remember.lua": `local cache = require("cache") return function(n)
+			local v, err = cache.remember("r", 60, function() return { body = string.rep("y", tonumber(n)) } end)
+			return #v.body .. "|" .. tostring(err) end`,
+	})
+	run := func(name, in string) string {
+		out, err := luavmtest.Run(e, name, "c", in)
+		if err != nil {
+			t.Fatalf("%s %s: %v", name, in, err)
+		}
+		return out
+	}
+	// A string counts its length and a 16-byte header; a table 48 bytes,
+	// and 48 a key besides the key's length.
+	for _, tc := range []struct{ script, in, want string }{
+		{"set", "900", "true|nil"},
+		{"set", "2000", "nil|value too large: 2016 bytes (cache values up to 1000)"},
+		{"get", "k", "string|nil"}, // the value it held is kept
+		{"tbl", "2000", "nil|value too large: 2115 bytes (cache values up to 1000)"},
+		{"get", "t", "nil|miss"},
+		{"remember", "5000", "5000|value too large: 5116 bytes (cache values up to 1000)"},
+		{"get", "r", "nil|miss"},
+		{"remember", "10", "10|nil"},
+		{"get", "r", "table|nil"},
+	} {
+		if got := run(tc.script, tc.in); got != tc.want {
+			t.Errorf("%s(%s): %q, want %q", tc.script, tc.in, got, tc.want)
+		}
+	}
+	if s := m.Stats(); s.TooLarge != 3 || s.Full != 0 || s.LoadErrors != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestTheStoreIsBoundedInBytes(t *testing.T) {
+	// Three 1000-byte strings fit in 4000 bytes with their keys and
+	// overhead; a fourth does not.
+	m := cache.New(cache.Options{MaxBytes: 4000})
+	e := engine(t, m, 2, map[string]string{
+		"set.lua": `local cache = require("cache") return function(arg)
+			local k, n = arg:match("^(%w+)=(%d+)$")
+			local ok, err = cache.set(k, string.rep("x", tonumber(n)), 60)
+			return tostring(ok) .. "|" .. tostring(err) end`,
+		"del.lua":      `local cache = require("cache") return function(k) cache.delete(k) return "deleted" end`,
+		"remember.lua": `local cache = require("cache") return function(k) return cache.remember(k, 60, function() return string.rep("z", 1000) end) end`,
+		"get.lua":      `local cache = require("cache") return function(k) local v, err = cache.get(k) return v and #v or err end`,
+	})
+	run := func(name, in string) string {
+		out, err := luavmtest.Run(e, name, "c", in)
+		if err != nil {
+			t.Fatalf("%s %s: %v", name, in, err)
+		}
+		return out
+	}
+	entry := func(key string, n int) int64 {
+		return int64(luavm.SizeOf(strings.Repeat("x", n)) + len(key) + cache.EntryOverhead)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if got := run("set", k+"=1000"); got != "true|nil" {
+			t.Fatalf("set %s: %q", k, got)
+		}
+	}
+	if got, want := m.Bytes(), 3*entry("a", 1000); got != want {
+		t.Errorf("bytes %d, want %d", got, want)
+	}
+	if got := run("set", "d=1000"); got != "nil|cache full" {
+		t.Errorf("a new key past the bound: %q", got)
+	}
+	if got := run("set", "a=1600"); got != "nil|cache full" {
+		t.Errorf("a held key grown past the bound: %q", got)
+	}
+	if got := run("get", "a"); got != "1000" {
+		t.Errorf("the refused value replaced the held one: %s", got)
+	}
+	if got := run("remember", "d"); got != strings.Repeat("z", 1000) {
+		t.Errorf("remember with a full store still returns the value: %q", got)
+	}
+	if got := run("get", "d"); got != "miss" {
+		t.Errorf("remember stored past the bound: %s", got)
+	}
+	// Overwriting with a smaller value and deleting give bytes back.
+	if got := run("set", "a=10"); got != "true|nil" {
+		t.Errorf("a smaller value for a held key: %q", got)
+	}
+	if got, want := m.Bytes(), 2*entry("a", 1000)+entry("a", 10); got != want {
+		t.Errorf("bytes after overwriting: %d, want %d", got, want)
+	}
+	run("del", "b")
+	if got, want := m.Bytes(), entry("a", 1000)+entry("a", 10); got != want {
+		t.Errorf("bytes after delete: %d, want %d", got, want)
+	}
+	if got := run("set", "d=1000"); got != "true|nil" {
+		t.Errorf("a new key once there is room: %q", got)
+	}
+	if s := m.Stats(); s.Full != 3 || s.Bytes != m.Bytes() {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestExpiredEntriesGiveTheirBytesBack(t *testing.T) {
+	s := cache.NewMemoryStoreWith(cache.MemoryOptions{MaxBytes: 1000})
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if err := s.Set("old", cache.Entry{Value: strings.Repeat("x", 500), Expires: past}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("live", cache.Entry{Value: "v", Expires: future, Size: 100}); err != nil {
+		t.Fatal(err)
+	}
+	// Size 0 is worked out from the value.
+	want := int64(16+500+3+cache.EntryOverhead) + int64(100+4+cache.EntryOverhead)
+	if got := s.Bytes(); got != want {
+		t.Errorf("bytes %d, want %d", got, want)
+	}
+	// "old" is past its expiry and kept a millisecond at most: once the
+	// clock is past that, a sweep drops it.
+	gone := time.Now().Add(time.Second)
+	for s.Bytes() != int64(100+4+cache.EntryOverhead) && time.Now().Before(gone) {
+		s.DeleteExpired()
+		runtime.Gosched()
+	}
+	if got := s.Bytes(); got != int64(100+4+cache.EntryOverhead) || s.Len() != 1 {
+		t.Errorf("after expiry: %d bytes, %d entries", got, s.Len())
+	}
+	// Expired entries are dropped before a new key is refused.
+	if err := s.Set("x", cache.Entry{Value: "v", Expires: past, Size: 500}); err != nil {
+		t.Fatal(err)
+	}
+	for dead := time.Now().Add(2 * time.Millisecond); time.Now().Before(dead); { // past its millisecond
+		runtime.Gosched()
+	}
+	if err := s.Set("y", cache.Entry{Value: "v", Expires: future, Size: 500}); err != nil {
+		t.Errorf("a full store with an expired entry: %v", err)
+	}
+	if got, want := s.Bytes(), int64(100+4+500+1+2*cache.EntryOverhead); got != want {
+		t.Errorf("bytes %d, want %d", got, want)
+	}
+}
+
+func TestConcurrentWritersKeepTheCountExact(t *testing.T) {
+	s := cache.NewMemoryStoreWith(cache.MemoryOptions{})
+	exp := time.Now().Add(time.Hour)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				k := fmt.Sprint("k", i%20)
+				switch i % 3 {
+				case 0, 1:
+					s.Set(k, cache.Entry{Value: "v", Expires: exp, Size: (w + i) % 50})
+				case 2:
+					s.Delete(k)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var want int64
+	for i := 0; i < 20; i++ {
+		k := fmt.Sprint("k", i)
+		if e, ok := s.Get(k); ok {
+			want += int64(e.Size + len(k) + cache.EntryOverhead)
+		}
+	}
+	if got := s.Bytes(); got != want {
+		t.Errorf("bytes %d, want %d: the sum of what is held", got, want)
 	}
 }

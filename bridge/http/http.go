@@ -6,6 +6,12 @@
 // a CRM that keeps failing is answered "circuit open" at once instead of
 // being waited on by every call. Network failures, timeouts and open
 // circuits return nil, err to the script: they never raise.
+//
+// Scripts reach only the hosts and ports AllowHosts names, and never, unless
+// an AllowHosts entry names the IP, the cloud metadata address or the
+// addresses in Deny (the server's own): those are checked on the address
+// each connection is made to, after DNS, so a name that resolves to one is
+// refused too.
 package http
 
 import (
@@ -16,10 +22,13 @@ import (
 	"io"
 	"net"
 	nethttp "net/http"
+	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	bjson "github.com/ivrouter/ivrouter/bridge/json"
@@ -30,9 +39,26 @@ import (
 
 // Options configure the module. Zero fields take the defaults.
 type Options struct {
-	// AllowHosts restricts the hosts scripts may reach ("crm.example.com",
-	// "crm.example.com:8443", or "*.example.com"); empty allows any host.
+	// AllowHosts restricts the hosts scripts may reach, redirects included:
+	// "crm.example.com" or "*.example.com" (any subdomain) on the default
+	// ports only (80 for http, 443 for https), "crm.example.com:8443" or
+	// "*.example.com:8443" on that port. Empty allows any host on any port.
+	// An entry that is an IP ("10.0.0.5", "127.0.0.1:9090") also lets
+	// scripts reach that address when Deny or the metadata deny covers it.
 	AllowHosts []string
+	// Deny lists addresses scripts may not reach whatever AllowHosts says
+	// (unless an AllowHosts entry names the IP): the server passes its own
+	// listen and admin addresses. "host:port" with an IP denies that IP and
+	// port; ":port", or a host that is not an IP ("localhost:9090") or is
+	// unspecified ("0.0.0.0:8080", "[::]:8080"), denies that port on every
+	// address of this machine: loopback, unspecified and its interfaces'.
+	// Port 0 entries are skipped (pass the address actually bound); an entry
+	// that is not host:port makes New panic. The cloud metadata addresses
+	// (169.254.169.254 and fd00:ec2::254, any port) are always denied.
+	Deny []string
+	// Resolver resolves names for the default transport's dials (nil: the
+	// system's, as net.Dialer does); denied addresses are checked after it.
+	Resolver *net.Resolver
 	// MaxBody bounds a response body (default 1 MiB); a larger one is an error.
 	MaxBody int64
 	// Timeout is a request's timeout when the script gives none (default 2 s).
@@ -42,7 +68,9 @@ type Options struct {
 	// let through (default 10 s).
 	Failures uint32
 	Cooldown time.Duration
-	// Transport replaces the pooled default, for tests and embedding.
+	// Transport replaces the pooled default, for tests and embedding. Its
+	// dials are its own: with it, Deny and the metadata deny are checked on
+	// URLs (and redirects) whose host is an IP only, not after DNS.
 	Transport nethttp.RoundTripper
 	// Observe, when set, is told of every request: host, status (0 for a
 	// failure before a response, StatusCircuitOpen for one the host's open
@@ -60,6 +88,17 @@ const (
 
 // ErrCircuitOpen is what a script sees while a host's circuit is open.
 var ErrCircuitOpen = errors.New("circuit open")
+
+// ShortWait is the least wait that tells the breaker something: a request
+// timed out by the call's budget (not the script's timeout) after less than
+// this is not counted, since the call had too little time left to judge the
+// CRM by. A timeout of ShortWait or more is a failure whoever set it.
+const ShortWait = 100 * time.Millisecond
+
+// metadata are the cloud instance metadata addresses (AWS, GCP, Azure,
+// OpenStack and others use the IPv4 one; AWS's Nitro also the IPv6 one),
+// denied on every port.
+var metadata = []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254")}
 
 // Module is the "http" Lua module.
 //
@@ -79,6 +118,8 @@ var ErrCircuitOpen = errors.New("circuit open")
 // timeout (ms). A response is {status =, headers = {lower-cased names}, body =}.
 type Module struct {
 	opts     Options
+	allow    []hostRule
+	deny     []denyRule
 	client   *nethttp.Client
 	mu       sync.Mutex
 	breakers map[string]*gobreaker.TwoStepCircuitBreaker[struct{}]
@@ -102,10 +143,24 @@ func New(o Options) *Module {
 	if o.Cooldown <= 0 {
 		o.Cooldown = DefaultCooldown
 	}
+	m := &Module{opts: o, breakers: map[string]*gobreaker.TwoStepCircuitBreaker[struct{}]{}}
+	for _, a := range o.AllowHosts {
+		m.allow = append(m.allow, parseHostRule(a))
+	}
+	for _, d := range o.Deny {
+		r, err := parseDeny(d)
+		if err != nil {
+			panic("http: Options.Deny: " + err.Error())
+		}
+		if r.port != 0 {
+			m.deny = append(m.deny, r)
+		}
+	}
 	if o.Transport == nil {
+		dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second, Resolver: o.Resolver, Control: m.control}
 		o.Transport = &nethttp.Transport{
 			Proxy:                 nethttp.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dialer.DialContext,
 			MaxIdleConns:          512,
 			MaxIdleConnsPerHost:   128,
 			IdleConnTimeout:       90 * time.Second,
@@ -114,7 +169,7 @@ func New(o Options) *Module {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	m := &Module{opts: o, breakers: map[string]*gobreaker.TwoStepCircuitBreaker[struct{}]{}}
+	m.opts = o
 	m.client = &nethttp.Client{Transport: o.Transport, CheckRedirect: m.checkRedirect}
 	return m
 }
@@ -164,8 +219,8 @@ func (m *Module) parse(L *lua.LState, fn, method string, arg int) *request {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		L.RaiseError("%s: url must be an absolute http or https URL, got %q", fn, string(raw))
 	}
-	if !m.allowed(u.Host) {
-		L.RaiseError("%s: host %s is not allowed (allowed: %s)", fn, u.Host, strings.Join(m.opts.AllowHosts, ", "))
+	if !m.allowed(u) {
+		L.RaiseError("%s: host %s is not allowed (allowed: %s; an entry without a port allows ports 80 and 443 only)", fn, u.Host, strings.Join(m.opts.AllowHosts, ", "))
 	}
 	if method == "" || strings.ContainsAny(method, " \t\r\n") {
 		L.RaiseError("%s: method %q is not an HTTP method", fn, method)
@@ -247,6 +302,9 @@ func (m *Module) send(L *lua.LState, r *request) (lua.LValue, error) {
 		timeout, capped = min(timeout, left), left < timeout
 	}
 	host := r.url.Host
+	if err := m.deniedURL(r.url); err != nil {
+		return nil, err
+	}
 	done, err := m.breaker(host).Allow()
 	if err != nil {
 		m.observe(host, StatusCircuitOpen, 0)
@@ -254,21 +312,30 @@ func (m *Module) send(L *lua.LState, r *request) (lua.LValue, error) {
 	}
 	start := time.Now()
 	status, res, err := m.roundTrip(L, r, timeout)
-	done(breakerOutcome(status, err, capped))
+	done(breakerOutcome(status, err, capped && timeout < ShortWait))
 	m.observe(host, status, time.Since(start))
 	return res, err
 }
 
-// errShortBudget is a timeout of our own making: the call had little time
-// left, which says nothing about the CRM's health.
+// errShortBudget is a timeout of our own making: the call had too little
+// time left (less than ShortWait) to say anything about the CRM's health.
 var errShortBudget = errors.New("timed out on the call's deadline")
 
+// errNotSent is a request refused before it reached the CRM (a denied
+// address): not the CRM's doing either way.
+var errNotSent = errors.New("not sent")
+
 // breakerOutcome counts what says the CRM is unwell: no answer, or a 5xx.
-func breakerOutcome(status int, err error, capped bool) error {
+// short is a timeout the call's budget cut below ShortWait: not counted.
+func breakerOutcome(status int, err error, short bool) error {
+	var te *timeoutError
+	var de *deniedError
 	switch {
 	case status >= 500:
 		return fmt.Errorf("status %d", status)
-	case status == 0 && capped && err != nil && strings.HasPrefix(err.Error(), "timeout"):
+	case status == 0 && errors.As(err, &de):
+		return errNotSent
+	case status == 0 && short && errors.As(err, &te):
 		return errShortBudget
 	case status == 0:
 		return err
@@ -312,10 +379,21 @@ func (m *Module) roundTrip(L *lua.LState, r *request, timeout time.Duration) (in
 	return resp.StatusCode, t, nil
 }
 
+// timeoutError is a request that got no answer in its timeout.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("timeout after %v", e.after.Round(time.Millisecond))
+}
+
 // clean turns a client error into a short message a script can log.
 func clean(err error, timeout time.Duration) error {
+	var de *deniedError
+	if errors.As(err, &de) {
+		return de
+	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return fmt.Errorf("timeout after %v", timeout.Round(time.Millisecond))
+		return &timeoutError{timeout}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -340,7 +418,7 @@ func (m *Module) breaker(host string) *gobreaker.TwoStepCircuitBreaker[struct{}]
 			MaxRequests: 1,
 			Timeout:     m.opts.Cooldown,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
-			IsExcluded:  func(err error) bool { return errors.Is(err, errShortBudget) },
+			IsExcluded:  func(err error) bool { return errors.Is(err, errShortBudget) || errors.Is(err, errNotSent) },
 		})
 		m.breakers[host] = b
 	}
@@ -370,34 +448,191 @@ func (m *Module) observe(host string, status int, took time.Duration) {
 	}
 }
 
-// allowed matches host against AllowHosts: exact host, host:port, or a
-// "*.suffix" wildcard.
-func (m *Module) allowed(hostport string) bool {
-	if len(m.opts.AllowHosts) == 0 {
+// hostRule is one AllowHosts entry.
+type hostRule struct {
+	host     string     // lower case, without brackets; for a wildcard, the suffix (".example.com")
+	wildcard bool       // "*.example.com"
+	port     string     // "" for the scheme's default port
+	ip       netip.Addr // when host is an IP: it may be reached though denied
+}
+
+func parseHostRule(s string) hostRule {
+	host, port := s, ""
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	r := hostRule{host: strings.ToLower(host), port: port}
+	if strings.HasPrefix(r.host, "*.") {
+		r.host, r.wildcard = r.host[1:], true
+	}
+	if ip, err := netip.ParseAddr(r.host); err == nil {
+		r.ip = ip.Unmap()
+	}
+	return r
+}
+
+// defaultPort is the scheme's port.
+func defaultPort(scheme string) string {
+	if strings.EqualFold(scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// allowed matches a URL's host and port against AllowHosts: an entry
+// without a port allows the scheme's default port only.
+func (m *Module) allowed(u *url.URL) bool {
+	if len(m.allow) == 0 {
 		return true
 	}
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" {
+		port = defaultPort(u.Scheme)
 	}
-	for _, a := range m.opts.AllowHosts {
+	ip, ipErr := netip.ParseAddr(host)
+	for _, r := range m.allow {
+		if r.port == "" && port != defaultPort(u.Scheme) || r.port != "" && r.port != port {
+			continue
+		}
 		switch {
-		case strings.EqualFold(a, hostport), strings.EqualFold(a, host):
+		case r.wildcard && strings.HasSuffix(host, r.host):
 			return true
-		case strings.HasPrefix(a, "*.") && strings.HasSuffix(strings.ToLower(host), strings.ToLower(a[1:])):
+		case !r.wildcard && r.host == host:
+			return true
+		case r.ip.IsValid() && ipErr == nil && r.ip == ip.Unmap():
 			return true
 		}
 	}
 	return false
 }
 
-// checkRedirect keeps redirects inside the allowed hosts.
+// checkRedirect keeps redirects inside the allowed hosts, and off denied
+// IPs.
 func (m *Module) checkRedirect(req *nethttp.Request, via []*nethttp.Request) error {
 	if len(via) >= 5 {
 		return errors.New("too many redirects")
 	}
-	if !m.allowed(req.URL.Host) {
+	if !m.allowed(req.URL) {
 		return fmt.Errorf("redirect to %s, which is not an allowed host", req.URL.Host)
+	}
+	return m.deniedURL(req.URL)
+}
+
+// denyRule is one denied address: ip and port, or port on any address of
+// this machine when ip is not valid.
+type denyRule struct {
+	ip   netip.Addr
+	port uint16
+}
+
+func parseDeny(s string) (denyRule, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return denyRule{}, fmt.Errorf("%q is not host:port or :port", s)
+	}
+	port, err := net.LookupPort("tcp", p)
+	if err != nil {
+		return denyRule{}, fmt.Errorf("%q: bad port", s)
+	}
+	r := denyRule{port: uint16(port)}
+	// A name or an unspecified IP is this machine: the server listens on it.
+	if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+		r.ip = ip.Unmap().WithZone("")
+	}
+	return r, nil
+}
+
+// deniedError is a connection refused to a denied address.
+type deniedError struct {
+	addr netip.AddrPort // where it would have connected, after DNS
+	why  string
+}
+
+func (e *deniedError) Error() string {
+	if !e.addr.IsValid() {
+		return "host not allowed: " + e.why
+	}
+	return fmt.Sprintf("host not allowed: %s is %s", e.addr, e.why)
+}
+
+// denied reports why scripts may not connect to ip:port, or "".
+func (m *Module) denied(ip netip.Addr, port uint16) string {
+	ip = ip.Unmap().WithZone("")
+	for _, r := range m.allow { // named by its IP: allowed
+		if r.ip.IsValid() && r.ip == ip && (r.port == strconv.Itoa(int(port)) || r.port == "" && (port == 80 || port == 443)) {
+			return ""
+		}
+	}
+	for _, md := range metadata {
+		if ip == md {
+			return "the cloud metadata address"
+		}
+	}
+	for _, r := range m.deny {
+		switch {
+		case r.port != port:
+		case r.ip.IsValid() && r.ip == ip:
+			return "a denied address"
+		case !r.ip.IsValid() && isLocal(ip):
+			return "a denied port of this machine"
+		}
+	}
+	return ""
+}
+
+// isLocal reports whether ip is one of this machine's: loopback,
+// unspecified (which connects to this machine) or an interface's address.
+// When the interfaces cannot be read, it says yes.
+func isLocal(ip netip.Addr) bool {
+	if ip.IsLoopback() || ip.IsUnspecified() {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if local, ok := netip.AddrFromSlice(n.IP); ok && local.Unmap() == ip {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// control is the default transport's check of each address it connects
+// to, after DNS: a name that resolves to a denied address is refused.
+func (m *Module) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &deniedError{why: fmt.Sprintf("an address that cannot be checked (%s)", address)}
+	}
+	if why := m.denied(ap.Addr(), ap.Port()); why != "" {
+		return &deniedError{addr: netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port()), why: why}
+	}
+	return nil
+}
+
+// deniedURL checks a URL whose host is an IP before anything is sent (and
+// whatever the transport).
+func (m *Module) deniedURL(u *url.URL) error {
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return nil
+	}
+	p := u.Port()
+	if p == "" {
+		p = defaultPort(u.Scheme)
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil {
+		return nil // the transport refuses it
+	}
+	if why := m.denied(ip, uint16(port)); why != "" {
+		return &deniedError{addr: netip.AddrPortFrom(ip.Unmap().WithZone(""), uint16(port)), why: why}
 	}
 	return nil
 }

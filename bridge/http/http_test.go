@@ -1,12 +1,15 @@
 package http_test
 
 import (
+	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,4 +199,281 @@ func closedPort(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return fmt.Sprintf("http://%s/contacts", addr)
+}
+
+// hung is a CRM that accepts requests and never answers them; requests
+// counts those that reached it.
+func hung(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
+	stop := make(chan struct{})
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		requests.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	t.Cleanup(func() { close(stop); srv.Close() })
+	return srv, &requests
+}
+
+func TestTheBreakerOpensOnAHungCRMWhenTheDeadlineCapsTheTimeout(t *testing.T) {
+	srv, requests := hung(t)
+	m := bhttp.New(bhttp.Options{Failures: 3, Cooldown: time.Hour})
+	// deadline 300, timeout 5000: every request's timeout is the call's
+	// budget (about 270 ms), well over ShortWait.
+	e := engine(t, m, map[string]string{"get.lua": get})
+	var outs []string
+	for i := 0; i < 40; i++ {
+		out, err := luavmtest.Run(e, "get", "c", srv.URL+"/contacts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("the hung CRM got %d of 40 requests, want the threshold of 3", n)
+	}
+	for i, out := range outs {
+		want := "err:circuit open"
+		if i < 3 {
+			want = "err:timeout after"
+		}
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("call %d: %q, want %q", i, out, want)
+		}
+	}
+	if got := m.State(strings.TrimPrefix(srv.URL, "http://")); got != "open" {
+		t.Errorf("state %q", got)
+	}
+}
+
+func TestATimeoutCutShortByTheDeadlineIsNotCounted(t *testing.T) {
+	srv, requests := hung(t)
+	m := bhttp.New(bhttp.Options{Failures: 2, Cooldown: time.Hour})
+	// deadline 90: the budget is under ShortWait whenever the request starts,
+	// the later the shorter.
+	e := engine(t, m, map[string]string{"short.lua": `local http = require("http")
+		return { deadline = 90, handle = function(url)
+		  local res, err = http.get(url, { timeout = 5000 })
+		  return "err:" .. tostring(err)
+		end }`})
+	for i := 0; i < 6; i++ {
+		out, err := luavmtest.Run(e, "short", "c", srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "circuit open") {
+			t.Fatalf("call %d: %q: a timeout the call's budget cut short opened the circuit", i, out)
+		}
+	}
+	if got := m.State(strings.TrimPrefix(srv.URL, "http://")); got != "closed" {
+		t.Errorf("state %q after %d requests", got, requests.Load())
+	}
+}
+
+// try is a script that reports whether http.get raised, failed or answered.
+const try = `local http = require("http")
+return function(url)
+  local ok, res, err = pcall(http.get, url)
+  if not ok then return "raised:" .. tostring(res) end
+  if not res then return "err:" .. err end
+  return "ok:" .. res.status
+end`
+
+// roundTripFunc answers requests without a network.
+type roundTripFunc func(*nethttp.Request) (*nethttp.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *nethttp.Request) (*nethttp.Response, error) { return f(r) }
+
+func TestAllowHostWithoutAPortMeansTheDefaultPorts(t *testing.T) {
+	ok := roundTripFunc(func(r *nethttp.Request) (*nethttp.Response, error) {
+		return &nethttp.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("")), Header: nethttp.Header{}}, nil
+	})
+	m := bhttp.New(bhttp.Options{
+		AllowHosts: []string{"crm.example.com", "*.example.org", "API.example.net:8443", "10.0.0.5", "[::1]:9000"},
+		Transport:  ok,
+	})
+	e := engine(t, m, map[string]string{"try.lua": try})
+	for url, allowed := range map[string]bool{
+		"http://crm.example.com/x":        true,
+		"https://crm.example.com/x":       true,
+		"http://CRM.example.com:80/x":     true,
+		"https://crm.example.com:443/x":   true,
+		"http://crm.example.com:8080/x":   false,
+		"https://crm.example.com:80/x":    false,
+		"http://crm.example.com:443/x":    false,
+		"http://a.b.example.org/x":        true,
+		"https://a.example.org/x":         true,
+		"http://a.example.org:81/x":       false,
+		"http://example.org/x":            false,
+		"https://api.example.net:8443/x":  true,
+		"http://api.example.net:8443/x":   true,
+		"https://api.example.net/x":       false,
+		"http://10.0.0.5/x":               true,
+		"http://10.0.0.5:8080/x":          false,
+		"http://[::1]:9000/x":             true,
+		"http://[::1]/x":                  false,
+		"http://crm.example.com.evil.io/": false,
+	} {
+		out, err := luavmtest.Run(e, "try", "c", url)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", url, err)
+		case allowed && out != "ok:200":
+			t.Errorf("%s: %q, want it allowed", url, out)
+		case !allowed && (!strings.HasPrefix(out, "raised:") || !strings.Contains(out, "is not allowed") ||
+			!strings.Contains(out, "an entry without a port allows ports 80 and 443 only")):
+			t.Errorf("%s: %q, want it refused", url, out)
+		}
+	}
+}
+
+func TestScriptsCannotReachTheServersOwnPorts(t *testing.T) {
+	var reached atomic.Int64
+	own := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { reached.Add(1) }))
+	defer own.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(own.URL, "http://"))
+	byName := "http://localhost:" + port + "/metrics" // resolved at dial time
+	byIP := "http://127.0.0.1:" + port + "/metrics"
+	for _, tc := range []struct {
+		deny  []string
+		allow []string
+		url   string
+		want  string
+	}{
+		{[]string{":" + port}, nil, byName, "err:host not allowed:"},
+		{[]string{":" + port}, nil, byIP, "err:host not allowed: 127.0.0.1:" + port + " is a denied port of this machine"},
+		{[]string{"0.0.0.0:" + port}, nil, byName, "err:host not allowed:"},
+		{[]string{"[::]:" + port}, nil, byName, "err:host not allowed:"},
+		{[]string{"localhost:" + port}, nil, byName, "err:host not allowed:"},
+		{[]string{"127.0.0.1:" + port}, nil, byIP, "err:host not allowed: 127.0.0.1:" + port + " is a denied address"},
+		{[]string{"10.9.9.9:" + port}, nil, byIP, "ok:200"},                   // another address
+		{[]string{":1", "127.0.0.1:0"}, nil, byName, "ok:200"},                // other ports
+		{[]string{":" + port}, []string{"127.0.0.1:" + port}, byIP, "ok:200"}, // named explicitly
+	} {
+		reached.Store(0)
+		m := bhttp.New(bhttp.Options{Deny: tc.deny, AllowHosts: tc.allow})
+		e := engine(t, m, map[string]string{"try.lua": try})
+		out, err := luavmtest.Run(e, "try", "c", tc.url)
+		if err != nil || !strings.HasPrefix(out, tc.want) {
+			t.Errorf("deny %v allow %v, %s: %q %v, want %q", tc.deny, tc.allow, tc.url, out, err, tc.want)
+		}
+		if denied := strings.HasPrefix(tc.want, "err:"); denied && reached.Load() != 0 {
+			t.Errorf("deny %v, %s: the request reached the server", tc.deny, tc.url)
+		}
+		if got := m.State("localhost:" + port); got != "closed" {
+			t.Errorf("deny %v: a denied request counted against the circuit: %s", tc.deny, got)
+		}
+	}
+}
+
+func TestADeniedPortIsDeniedOnThisMachinesOtherAddresses(t *testing.T) {
+	var local net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			local = n.IP
+			break
+		}
+	}
+	if local == nil {
+		t.Skip("no IPv4 address besides loopback")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(local.String(), "0"))
+	if err != nil {
+		t.Skip(err)
+	}
+	own := httptest.NewUnstartedServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {}))
+	own.Listener.Close()
+	own.Listener = ln
+	own.Start()
+	defer own.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	e := engine(t, bhttp.New(bhttp.Options{Deny: []string{":" + port}}), map[string]string{"try.lua": try})
+	out, err := luavmtest.Run(e, "try", "c", own.URL)
+	if want := "err:host not allowed: " + ln.Addr().String() + " is a denied port of this machine"; err != nil || out != want {
+		t.Errorf("%s: %q %v, want %q", own.URL, out, err, want)
+	}
+}
+
+func TestTheMetadataAddressIsDeniedEvenThroughDNS(t *testing.T) {
+	// A resolver that says every name is 169.254.169.254: a DNS rebinding.
+	m := bhttp.New(bhttp.Options{Resolver: fakeDNS(t, net.IPv4(169, 254, 169, 254))})
+	e := engine(t, m, map[string]string{"try.lua": try})
+	for _, url := range []string{
+		"http://metadata.rebind.test/latest/meta-data/",
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[::ffff:169.254.169.254]:8080/",
+		"http://[fd00:ec2::254]/latest/meta-data/",
+	} {
+		out, err := luavmtest.Run(e, "try", "c", url)
+		if err != nil || !strings.HasPrefix(out, "err:host not allowed: ") || !strings.HasSuffix(out, " is the cloud metadata address") {
+			t.Errorf("%s: %q %v", url, out, err)
+		}
+	}
+	// An allowlist that names the host does not name the address.
+	m = bhttp.New(bhttp.Options{AllowHosts: []string{"*.rebind.test"}, Resolver: fakeDNS(t, net.IPv4(169, 254, 169, 254))})
+	e = engine(t, m, map[string]string{"try.lua": try})
+	if out, err := luavmtest.Run(e, "try", "c", "http://metadata.rebind.test/"); err != nil || out != "err:host not allowed: 169.254.169.254:80 is the cloud metadata address" {
+		t.Errorf("allowed name, metadata address: %q %v", out, err)
+	}
+}
+
+func TestRedirectsToADeniedAddressAreRefused(t *testing.T) {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		nethttp.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", nethttp.StatusFound)
+	}))
+	defer srv.Close()
+	e := engine(t, bhttp.New(bhttp.Options{}), map[string]string{"try.lua": try})
+	if out, err := luavmtest.Run(e, "try", "c", srv.URL); err != nil || out != "err:host not allowed: 169.254.169.254:80 is the cloud metadata address" {
+		t.Errorf("redirect to the metadata address: %q %v", out, err)
+	}
+}
+
+// fakeDNS is a resolver whose server answers every A question with ip and
+// every other question with no records, over an in-memory stream.
+func fakeDNS(t *testing.T, ip net.IP) *net.Resolver {
+	t.Helper()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+		client, server := net.Pipe()
+		go func() {
+			defer server.Close()
+			for {
+				var n [2]byte
+				if _, err := io.ReadFull(server, n[:]); err != nil {
+					return
+				}
+				q := make([]byte, binary.BigEndian.Uint16(n[:]))
+				if _, err := io.ReadFull(server, q); err != nil || len(q) < 12 {
+					return
+				}
+				end := 12 // the question: labels, then type and class
+				for end < len(q) && q[end] != 0 {
+					end += int(q[end]) + 1
+				}
+				end += 5
+				if end > len(q) {
+					return
+				}
+				qtype := binary.BigEndian.Uint16(q[end-4:])
+				ans := []byte{0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4}
+				ans = append(ans, ip.To4()...)
+				var count uint16
+				if qtype != 1 {
+					ans = nil
+				} else {
+					count = 1
+				}
+				resp := append([]byte{q[0], q[1], 0x81, 0x80, 0, 1, byte(count >> 8), byte(count), 0, 0, 0, 0}, q[12:end]...)
+				resp = append(resp, ans...)
+				out := binary.BigEndian.AppendUint16(nil, uint16(len(resp)))
+				if _, err := server.Write(append(out, resp...)); err != nil {
+					return
+				}
+			}
+		}()
+		return client, nil
+	}}
 }

@@ -4,6 +4,8 @@
 package state
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -21,14 +23,27 @@ type Options struct {
 	TTL time.Duration
 	// MaxCalls bounds the default store (default 100000 calls).
 	MaxCalls int
+	// MaxBytes bounds the bytes the default store holds for all calls
+	// (default 32 MiB): each call's state, its ID and cache.EntryOverhead.
+	// At the bound, a call without state yet cannot start one and a call's
+	// state cannot grow: state.set and state.incr return nil, "state full".
+	// A Store given in Store keeps its own bounds.
+	MaxBytes int
+	// MaxCallBytes bounds one call's whole state, every key and value
+	// estimated as luavm.SizeOf counts them (default 64 KiB): a state.set or
+	// state.incr that would grow it past that returns nil, "state too
+	// large: ...", whatever the store.
+	MaxCallBytes int
 	// Now is the clock state expires by (default time.Now).
 	Now func() time.Time
 }
 
 // Defaults for zero Options fields.
 const (
-	DefaultTTL      = time.Hour
-	DefaultMaxCalls = 100000
+	DefaultTTL          = time.Hour
+	DefaultMaxCalls     = 100000
+	DefaultMaxBytes     = 32 << 20
+	DefaultMaxCallBytes = 64 << 10
 )
 
 // Module is the "state" Lua module.
@@ -45,12 +60,14 @@ const (
 // state.get(key) returns the value or nil; state.set(key, value) stores
 // plain data (nil removes the key); state.incr(key [, n]) adds n (default 1)
 // to a number starting from 0 and returns the new value. Each call has its
-// own state; it expires TTL after the call's last write.
+// own state; it expires TTL after the call's last write. A set or incr past
+// MaxCallBytes or a full store returns nil, err and changes nothing.
 type Module struct {
-	store cache.Store
-	ttl   time.Duration
-	now   func() time.Time
-	mu    sync.Mutex // read-modify-write of one call's map
+	store   cache.Store
+	ttl     time.Duration
+	maxCall int
+	now     func() time.Time
+	mu      sync.Mutex // read-modify-write of one call's map
 }
 
 // New returns the module.
@@ -61,13 +78,28 @@ func New(o Options) *Module {
 	if o.MaxCalls <= 0 {
 		o.MaxCalls = DefaultMaxCalls
 	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxCallBytes <= 0 {
+		o.MaxCallBytes = DefaultMaxCallBytes
+	}
 	if o.Store == nil {
-		o.Store = cache.NewMemoryStore(o.MaxCalls, 0)
+		o.Store = cache.NewMemoryStoreWith(cache.MemoryOptions{MaxEntries: o.MaxCalls, MaxBytes: o.MaxBytes})
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Module{store: o.Store, ttl: o.TTL, now: o.Now}
+	return &Module{store: o.Store, ttl: o.TTL, maxCall: o.MaxCallBytes, now: o.Now}
+}
+
+// Bytes is the estimated size of every call's state the store holds, for a
+// gauge (see cache.MemoryStore.Bytes); 0 for a Store that does not report it.
+func (m *Module) Bytes() int64 {
+	if b, ok := m.store.(interface{ Bytes() int64 }); ok {
+		return b.Bytes()
+	}
+	return 0
 }
 
 // Loader builds the module table in L.
@@ -82,7 +114,7 @@ func (m *Module) Loader(L *lua.LState) int {
 
 func (m *Module) get(L *lua.LState) int {
 	id, key := callID(L, "state.get"), checkKey(L, "state.get")
-	vals := m.load(id)
+	vals, _ := m.load(id)
 	L.Push(luavm.ToLua(L, vals[key]))
 	return 1
 }
@@ -90,19 +122,31 @@ func (m *Module) get(L *lua.LState) int {
 func (m *Module) set(L *lua.LState) int {
 	const fn = "state.set"
 	id, key := callID(L, fn), checkKey(L, fn)
-	val, err := luavm.ToGo(L, L.Get(2))
-	if err != nil {
+	// No value alone may pass what a whole call's state may hold: past it,
+	// the copy stops.
+	val, size, err := luavm.ToGoLimit(L, L.Get(2), m.maxCall)
+	big := errors.Is(err, luavm.ErrTooLarge)
+	if err != nil && !big {
 		L.RaiseError("%s: value cannot be kept: %v", fn, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	vals := copyVals(m.load(id))
+	old, before := m.load(id)
+	total := before
+	if prev, ok := old[key]; ok {
+		total -= entrySize(key, prev)
+	}
+	if big {
+		return fail(L, m.tooLarge(total+entrySize(key, nil)+size))
+	}
+	vals := copyVals(old)
 	if val == nil {
 		delete(vals, key)
 	} else {
 		vals[key] = val
+		total += entrySize(key, nil) + size
 	}
-	return m.save(L, id, vals, lua.LTrue)
+	return m.save(L, id, vals, before, total, lua.LTrue)
 }
 
 func (m *Module) incr(L *lua.LState) int {
@@ -111,35 +155,75 @@ func (m *Module) incr(L *lua.LState) int {
 	n := L.OptNumber(2, 1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	vals := copyVals(m.load(id))
+	old, before := m.load(id)
+	total := before
+	vals := copyVals(old)
 	cur, ok := vals[key].(float64)
 	if vals[key] != nil && !ok {
 		L.RaiseError("%s: %s holds a %T, not a number", fn, key, vals[key])
 	}
+	if !ok {
+		total += entrySize(key, 0.0)
+	}
 	cur += float64(n)
 	vals[key] = cur
-	return m.save(L, id, vals, lua.LNumber(cur))
+	return m.save(L, id, vals, before, total, lua.LNumber(cur))
 }
 
-func (m *Module) load(id string) map[string]any {
+// load returns the call's state and its size (luavm.SizeOf's estimate,
+// kept in the entry so it is not walked again).
+func (m *Module) load(id string) (map[string]any, int) {
 	e, ok := m.store.Get(id)
 	if !ok || !m.now().Before(e.Expires) {
-		return nil
+		return nil, luavm.SizeOf(map[string]any{})
 	}
 	vals, _ := e.Value.(map[string]any)
-	return vals
+	if e.Size <= 0 { // a store that does not keep sizes, or a seeded entry
+		e.Size = luavm.SizeOf(vals)
+	}
+	return vals, e.Size
 }
 
-// save stores a new map: stored values are never changed in place, since
-// another VM may be reading them.
-func (m *Module) save(L *lua.LState, id string, vals map[string]any, ret lua.LValue) int {
-	if err := m.store.Set(id, cache.Entry{Value: vals, Expires: m.now().Add(m.ttl)}); err != nil {
-		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
-		return 2
+// entrySize is what one key of a call's map counts for, with v (nil: the
+// key alone).
+func entrySize(key string, v any) int {
+	n := luavm.SizeMapEntry + len(key)
+	if v != nil {
+		n += luavm.SizeOf(v)
+	}
+	return n
+}
+
+// save stores a new map of size bytes (before: the one it replaces):
+// stored values are never changed in place, since another VM may be reading
+// them. A map over MaxCallBytes is refused unless it shrank.
+func (m *Module) save(L *lua.LState, id string, vals map[string]any, before, size int, ret lua.LValue) int {
+	if size > m.maxCall && size > before {
+		return fail(L, m.tooLarge(size))
+	}
+	err := m.store.Set(id, cache.Entry{Value: vals, Expires: m.now().Add(m.ttl), Size: size})
+	if errors.Is(err, cache.ErrFull) {
+		err = ErrFull
+	}
+	if err != nil {
+		return fail(L, err.Error())
 	}
 	L.Push(ret)
 	return 1
+}
+
+// ErrFull is what state.set and state.incr return when the store is at its
+// bound (the store's cache.ErrFull, named for scripts).
+var ErrFull = errors.New("state full")
+
+func (m *Module) tooLarge(size int) string {
+	return fmt.Sprintf("state too large: %d bytes (a call's state up to %d)", size, m.maxCall)
+}
+
+func fail(L *lua.LState, msg string) int {
+	L.Push(lua.LNil)
+	L.Push(lua.LString(msg))
+	return 2
 }
 
 func copyVals(vals map[string]any) map[string]any {

@@ -19,7 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ivrouter/ivrouter/bridge/cache"
 	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
+	"github.com/ivrouter/ivrouter/bridge/state"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/lint"
 	"github.com/ivrouter/ivrouter/server"
@@ -77,6 +79,9 @@ type options struct {
 	callMemory      bytesValue
 	callLogBytes    bytesValue
 	memoryLimit     bytesValue
+	cacheBytes      bytesValue
+	cacheValueBytes bytesValue
+	stateBytes      bytesValue
 	allowHosts      listValue
 	allowIPs        listValue
 	trustProxies    listValue
@@ -103,7 +108,8 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (*options, error
 func newOptions(cmd string, stderr io.Writer) *options {
 	o := &options{cfg: server.Config{Scripts: server.DefaultScripts, Deadline: server.DefaultDeadline,
 		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes,
-		callMemory: luavm.DefaultCallMemory, callLogBytes: luavm.DefaultLogBytes, memoryLimit: DefaultMemoryLimit}
+		callMemory: luavm.DefaultCallMemory, callLogBytes: luavm.DefaultLogBytes, memoryLimit: DefaultMemoryLimit,
+		cacheBytes: cache.DefaultMaxBytes, cacheValueBytes: cache.DefaultMaxValueBytes, stateBytes: state.DefaultMaxBytes}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o.fs = fs
@@ -120,9 +126,12 @@ func newOptions(cmd string, stderr io.Writer) *options {
 	fs.IntVar(&o.cfg.LogLines, "call-log-lines", luavm.DefaultLogLines, "lines one call may write with print and log.*; the rest are counted in one line")
 	fs.Var(&o.callLogBytes, "call-log-bytes", "bytes one call may write with print and log.* (suffixes KiB, MiB)")
 	fs.Var(&o.memoryLimit, "memory-limit", "Go's soft memory limit for the process: the garbage collector works harder as it nears (suffixes MiB, GiB; 0 for none)")
-	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host, host:port or *.domain (repeatable, or comma-separated) (default any host)")
+	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host or *.domain (ports 80/443 only), host:port or *.domain:port (repeatable, or comma-separated) (default any host but ivrouter's own ports and the cloud metadata address)")
 	fs.StringVar(&o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
 	fs.IntVar(&o.cfg.CacheEntries, "cache-entries", 100000, "most entries the cache module holds")
+	fs.Var(&o.cacheBytes, "cache-bytes", "most bytes the cache module holds (suffixes KiB, MiB)")
+	fs.Var(&o.cacheValueBytes, "cache-value-bytes", "largest value the cache module stores (suffixes KiB, MiB)")
+	fs.Var(&o.stateBytes, "state-bytes", "most bytes the state module holds, all calls together (suffixes KiB, MiB)")
 	fs.DurationVar(&o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
 	fs.StringVar(&o.cfg.Token, "token", "", "secret every request must carry, as ?token= in the layer's URL or Authorization: Bearer (default none)")
 	fs.Var(&o.allowIPs, "allow-ip", "address or CIDR calls may come from (repeatable, or comma-separated) (default any)")
@@ -180,6 +189,8 @@ func (o *options) finish(env lookupEnv) error {
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
 	o.cfg.CallMemory, o.cfg.LogBytes = int(o.callMemory), int(o.callLogBytes)
+	o.cfg.CacheBytes, o.cfg.CacheValueBytes, o.cfg.StateBytes = int(o.cacheBytes), int(o.cacheValueBytes), int(o.stateBytes)
+	o.cfg.DenyHosts = ownAddresses(o.listen, o.adminListen)
 	o.cfg.AllowHosts = o.allowHosts
 	var err error
 	if o.cfg.AllowIPs, err = prefixes("allow-ip", o.allowIPs); err != nil {
@@ -195,6 +206,17 @@ func (o *options) finish(env lookupEnv) error {
 		}
 	}
 	return nil
+}
+
+// ownAddresses are the router's listeners, which scripts may not reach.
+func ownAddresses(addrs ...string) []string {
+	var out []string
+	for _, a := range addrs {
+		if a != "" && a != "off" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func prefixes(name string, vals []string) ([]netip.Prefix, error) {

@@ -338,6 +338,10 @@ func init() {
 			RA := lbase + A
 			B := int(inst & 0x1ff)    //GETB
 			C := int(inst>>9) & 0x1ff //GETC
+			// ivrouter: charge the table before it is made
+			if L.memAcct != nil {
+				L.charge(newTableSize(B, C))
+			}
 			v := newLTable(B, C)
 			// +inline-call reg.Set RA v
 			return 0
@@ -767,6 +771,9 @@ func init() {
 			if B == 0 {
 				nelem = reg.Top() - RA - 1
 			}
+			if L.memAcct != nil && nelem > 0 && offset+nelem < MaxArrayIndex { // ivrouter: charge the new slots
+				L.charge(setlistGrowth(table, offset+nelem))
+			}
 			for i := 1; i <= nelem; i++ {
 				table.RawSetInt(offset+i, reg.Get(RA+i))
 			}
@@ -788,6 +795,9 @@ func init() {
 			RA := lbase + A
 			Bx := int(inst & 0x3ffff) //GETBX
 			proto := cf.Fn.Proto.FunctionPrototypes[Bx]
+			if L.memAcct != nil { // ivrouter: charge the closure before it is made
+				L.charge(memClosure + int(proto.NumUpvalues)*memUpvalue)
+			}
 			closure := newLFunctionL(proto, cf.Fn.Env, int(proto.NumUpvalues))
 			// +inline-call reg.Set RA closure
 			for i := 0; i < int(proto.NumUpvalues); i++ {
@@ -957,6 +967,13 @@ func stringConcat(L *LState, total, last int) LValue {
 				buf[total-1] = LVAsString(lhs)
 				i--
 				total--
+			}
+			if L.memAcct != nil { // ivrouter: charge the result before it is built
+				n := 0
+				for _, s := range buf {
+					n += len(s) // strings that exist, at most a stack's worth: no overflow
+				}
+				L.charge(n)
 			}
 			rhs = LString(strings.Join(buf, ""))
 		}

@@ -312,6 +312,11 @@ func baseRawGet(L *LState) int {
 }
 
 func baseRawSet(L *LState) int {
+	if L.memAcct != nil { // ivrouter: charge a new key before the table grows
+		if tb := L.CheckTable(1); tb.RawGet(L.CheckAny(2)) == LNil {
+			L.charge(tableGrowth(tb, L.Get(2), L.CheckAny(3)))
+		}
+	}
 	L.RawSet(L.CheckTable(1), L.CheckAny(2), L.CheckAny(3))
 	return 0
 }
@@ -447,6 +452,12 @@ func baseUnpack(L *LState) int {
 	tb := L.CheckTable(1)
 	start := L.OptInt(2, 1)
 	end := L.OptInt(3, tb.Len())
+	if start <= end { // ivrouter: at most maxResults values, as Lua 5.1; room made once
+		if uint64(end)-uint64(start) >= maxResults {
+			L.RaiseError("too many results to unpack")
+		}
+		L.reg.checkSize(L.reg.Top() + end - start + 1)
+	}
 	for i := start; i <= end; i++ {
 		L.Push(tb.RawGetInt(i))
 	}

@@ -1350,6 +1350,9 @@ func (ls *LState) setField(obj LValue, key LValue, value LValue) {
 			if !istable {
 				ls.RaiseError("attempt to index a non-table object(%v) with key '%s'", curobj.Type().String(), key.String())
 			}
+			if ls.memAcct != nil { // ivrouter: charge a new key before tb grows
+				ls.charge(tableGrowth(tb, key, value))
+			}
 			ls.RawSet(tb, key, value)
 			return
 		}
@@ -1381,6 +1384,9 @@ func (ls *LState) setFieldString(obj LValue, key string, value LValue) {
 		if metaindex == LNil {
 			if !istable {
 				ls.RaiseError("attempt to index a non-table object(%v) with key '%s'", curobj.Type().String(), key)
+			}
+			if ls.memAcct != nil { // ivrouter: charge a new key before tb grows
+				ls.charge(stringKeyGrowth(tb, key, value))
 			}
 			tb.RawSetString(key, value)
 			return
@@ -1620,6 +1626,7 @@ func (ls *LState) NewThread() (*LState, context.CancelFunc) {
 		thread.mainLoop = mainLoopWithContext
 		thread.ctx, f = context.WithCancel(ls.ctx)
 		thread.ctxCancelFn = f
+		thread.memAcct = ls.memAcct // ivrouter: a coroutine charges its parent's context
 	}
 	return thread, f
 }
@@ -2261,6 +2268,7 @@ func (ls *LState) SetMx(mx int) {
 func (ls *LState) SetContext(ctx context.Context) {
 	ls.mainLoop = mainLoopWithContext
 	ls.ctx = ctx
+	ls.setMemAccounter(ctx) // ivrouter
 }
 
 // Context returns the LState's context. To change the context, use WithContext.
@@ -2273,6 +2281,7 @@ func (ls *LState) RemoveContext() context.Context {
 	oldctx := ls.ctx
 	ls.mainLoop = mainLoop
 	ls.ctx = nil
+	ls.memAcct = nil // ivrouter
 	return oldctx
 }
 

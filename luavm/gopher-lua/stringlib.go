@@ -65,6 +65,10 @@ func strByte(L *LState) int {
 	if end < 0 || end <= start || start >= l {
 		return 0
 	}
+	if end-start > maxResults { // ivrouter: at most maxResults values, as Lua 5.1
+		L.RaiseError("string slice too long")
+	}
+	L.reg.checkSize(L.reg.Top() + end - start) // ivrouter: room made once
 
 	for i := start; i < end; i++ {
 		L.Push(LNumber(str[i]))
@@ -74,6 +78,7 @@ func strByte(L *LState) int {
 
 func strChar(L *LState) int {
 	top := L.GetTop()
+	L.charge(top) // ivrouter
 	bytes := make([]byte, L.GetTop())
 	for i := 1; i <= top; i++ {
 		bytes[i-1] = uint8(L.CheckInt(i))
@@ -138,7 +143,17 @@ func strFormat(L *LState) int {
 	args := make([]interface{}, L.GetTop()-1)
 	top := L.GetTop()
 	for i := 2; i <= top; i++ {
-		args[i-2] = L.Get(i)
+		// ivrouter: any other value as its tostring text, which is what %s,
+		// %v and %q printed; %d of a table dumped its contents, unbounded.
+		switch v := L.Get(i).(type) {
+		case LString, LNumber, LBool, *LNilType:
+			args[i-2] = v
+		default:
+			args[i-2] = LString(v.String())
+		}
+	}
+	if L.memAcct != nil { // ivrouter: charge a bound of the result before it is built
+		L.charge(formatSize(str, args))
 	}
 	npat := strings.Count(str, "%") - strings.Count(str, "%%")
 	L.Push(LString(fmt.Sprintf(str, args[:intMin(npat, len(args))]...)))
@@ -200,34 +215,40 @@ func capturedString(L *LState, m *pm.MatchData, str string, idx int) string {
 
 }
 
-func strGsubDoReplace(str string, info []replaceInfo) string {
-	offset := 0
-	buf := []byte(str)
+// ivrouter: charges the result before building it, and builds it once:
+// upstream copied the whole string for every replacement.
+func strGsubDoReplace(L *LState, str string, info []replaceInfo) string {
+	size := len(str)
 	for _, replace := range info {
-		oldlen := len(buf)
-		b1 := append([]byte(""), buf[0:offset+replace.Indicies[0]]...)
-		b2 := []byte("")
-		index2 := offset + replace.Indicies[1]
-		if index2 <= len(buf) {
-			b2 = append(b2, buf[index2:len(buf)]...)
-		}
-		buf = append(b1, replace.String...)
-		buf = append(buf, b2...)
-		offset += len(buf) - oldlen
+		size = memAdd(size, len(replace.String)) // the matches, subtracted, are in str
+		size -= replace.Indicies[1] - replace.Indicies[0]
 	}
-	return string(buf)
+	L.charge(size)
+	var buf strings.Builder
+	buf.Grow(size)
+	prev := 0
+	for _, replace := range info {
+		buf.WriteString(str[prev:replace.Indicies[0]])
+		buf.WriteString(replace.String)
+		prev = replace.Indicies[1]
+	}
+	buf.WriteString(str[prev:])
+	return buf.String()
 }
 
 func strGsubStr(L *LState, str string, repl string, matches []*pm.MatchData) string {
 	infoList := make([]replaceInfo, 0, len(matches))
 	for _, match := range matches {
 		start, end := match.Capture(0), match.Capture(1)
+		L.charge(len(repl)) // ivrouter: the replacement's own bytes, and each capture below
 		sc := newFlagScanner('%', "", "", repl)
 		for c, eos := sc.Next(); !eos; c, eos = sc.Next() {
 			if !sc.ChangeFlag {
 				if sc.HasFlag {
 					if c >= '0' && c <= '9' {
-						sc.AppendString(capturedString(L, match, str, 2*(int(c)-48)))
+						capture := capturedString(L, match, str, 2*(int(c)-48))
+						L.charge(len(capture)) // ivrouter
+						sc.AppendString(capture)
 					} else {
 						sc.AppendChar('%')
 						sc.AppendChar(c)
@@ -241,7 +262,7 @@ func strGsubStr(L *LState, str string, repl string, matches []*pm.MatchData) str
 		infoList = append(infoList, replaceInfo{[]int{start, end}, sc.String()})
 	}
 
-	return strGsubDoReplace(str, infoList)
+	return strGsubDoReplace(L, str, infoList)
 }
 
 func strGsubTable(L *LState, str string, repl *LTable, matches []*pm.MatchData) string {
@@ -261,7 +282,7 @@ func strGsubTable(L *LState, str string, repl *LTable, matches []*pm.MatchData) 
 			infoList = append(infoList, replaceInfo{[]int{match.Capture(0), match.Capture(1)}, LVAsString(value)})
 		}
 	}
-	return strGsubDoReplace(str, infoList)
+	return strGsubDoReplace(L, str, infoList)
 }
 
 func strGsubFunc(L *LState, str string, repl *LFunction, matches []*pm.MatchData) string {
@@ -289,7 +310,7 @@ func strGsubFunc(L *LState, str string, repl *LFunction, matches []*pm.MatchData
 			infoList = append(infoList, replaceInfo{[]int{start, end}, LVAsString(ret)})
 		}
 	}
-	return strGsubDoReplace(str, infoList)
+	return strGsubDoReplace(L, str, infoList)
 }
 
 type strMatchData struct {
@@ -346,6 +367,9 @@ func strLen(L *LState) int {
 
 func strLower(L *LState) int {
 	str := L.CheckString(1)
+	if L.memAcct != nil { // ivrouter
+		L.charge(caseSize(str))
+	}
 	L.Push(LString(strings.ToLower(str)))
 	return 1
 }
@@ -395,6 +419,7 @@ func strRep(L *LState) int {
 	if n < 0 {
 		L.Push(emptyLString)
 	} else {
+		L.charge(memMul(len(str), n)) // ivrouter
 		L.Push(LString(strings.Repeat(str, n)))
 	}
 	return 1
@@ -402,6 +427,7 @@ func strRep(L *LState) int {
 
 func strReverse(L *LState) int {
 	str := L.CheckString(1)
+	L.charge(len(str)) // ivrouter
 	bts := []byte(str)
 	out := make([]byte, len(bts))
 	for i, j := 0, len(bts)-1; j >= 0; i, j = i+1, j-1 {
@@ -426,6 +452,9 @@ func strSub(L *LState) int {
 
 func strUpper(L *LState) int {
 	str := L.CheckString(1)
+	if L.memAcct != nil { // ivrouter
+		L.charge(caseSize(str))
+	}
 	L.Push(LString(strings.ToUpper(str)))
 	return 1
 }

@@ -90,8 +90,18 @@ func tableInsert(L *LState) int {
 	}
 
 	if L.GetTop() == 2 {
+		if L.memAcct != nil { // ivrouter: charge the new slot
+			L.charge(arrayGrowth(tbl, len(tbl.array)+1))
+		}
 		tbl.Append(L.Get(2))
 		return 0
+	}
+	if L.memAcct != nil { // ivrouter: charge the new slot, or every slot up to pos
+		if pos := L.CheckInt(2); pos < 1 || pos > len(tbl.array) {
+			L.charge(tableGrowth(tbl, LNumber(pos), L.CheckAny(3)))
+		} else {
+			L.charge(memArraySlot)
+		}
 	}
 	tbl.Insert(int(L.CheckInt(2)), L.CheckAny(3))
 	return 0
