@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,16 @@ type Signature struct {
 	Options    []Option
 	// Action marks a function whose value a handler returns as its answer.
 	Action bool
+	// Args check literal positional arguments, by position (Args[0] is the
+	// first); nil entries and missing ones are not checked.
+	Args []Arg
+}
+
+// Arg checks one positional argument when a script gives it as a literal.
+type Arg struct {
+	// Check is given the literal's value (string, float64 or bool) and
+	// returns what is wrong with it, or nil: time.now("Asia/Jerusalm").
+	Check func(v any) error
 }
 
 // Option is one key of an options table.
@@ -56,6 +67,10 @@ type Option struct {
 	Types []string
 	// Required options must be in every literal options table.
 	Required bool
+	// Check, when set, is given a literal value of the option (string,
+	// float64 or bool) and returns what is wrong with it, or nil:
+	// time.hours{mon = "8-18"}.
+	Check func(v any) error
 }
 
 // Options configure how scripts are loaded and run.
@@ -284,12 +299,32 @@ func (c *runCtx) Done() <-chan struct{} {
 	if j.expired {
 		return expired
 	}
-	if c.ticks++; c.ticks&1023 == 0 && time.Now().After(j.deadline) {
-		j.expired = true
-		return expired
+	if c.ticks++; c.ticks&1023 == 0 {
+		return c.check(j)
 	}
 	return j.abort
 }
+
+// check is Done's look at the clock, every 1024 instructions: past the
+// deadline the call stops; a call that has run for more than a moment
+// yields its CPU, so that on a machine with more busy VMs than cores the
+// goroutines answering calls (a fallback at its deadline, a healthy call's
+// result) run within microseconds instead of after the busy VMs' time
+// slices. Calls of ordinary length never get here long enough to yield.
+func (c *runCtx) check(j *job) <-chan struct{} {
+	now := time.Now()
+	if now.After(j.deadline) {
+		j.expired = true
+		return expired
+	}
+	if now.Sub(j.started) > yieldAfter {
+		runtime.Gosched()
+	}
+	return j.abort
+}
+
+// yieldAfter is how long a call runs before it starts yielding its CPU.
+const yieldAfter = 2 * time.Millisecond
 
 func (c *runCtx) Err() error {
 	j := c.job

@@ -15,6 +15,7 @@ type job struct {
 	script   *Script
 	call     Call
 	now      time.Time // the call's instant, as scripts see it
+	started  time.Time // when the VM took the call, on the monotonic clock
 	deadline time.Time
 	state    atomic.Int32
 	replaced bool // the caller started a worker to replace this one
@@ -160,6 +161,7 @@ func (s *Set) worker(v *vm) {
 			if !j.state.CompareAndSwap(queued, running) {
 				continue
 			}
+			j.started = time.Now()
 			err := s.serve(v, j)
 			if j.state.CompareAndSwap(running, finished) || j.state.CompareAndSwap(finishing, finished) {
 				j.err = err

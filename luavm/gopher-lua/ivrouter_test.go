@@ -350,3 +350,46 @@ assert(f() == 1024)`)
 		L.Close()
 	}
 }
+
+// BenchmarkIvrouterScript is what the accounting costs Lua code that
+// allocates (new tables, keys, closures, concatenations) and code that
+// only overwrites: without a context, with one that has no Alloc (the VM's
+// context-checking loop, as upstream), and with an Alloc that grants all.
+// It uses only exported API but budgetCtx, so it runs against upstream too.
+func BenchmarkIvrouterScript(b *testing.B) {
+	for _, s := range []struct{ name, src string }{
+		{"Alloc", `
+local t = {}
+for i = 1, 100 do t[i] = i t["k" .. i] = {i} end
+local s = ""
+for i = 1, 20 do s = s .. "ab" end
+local f = function() return s end`},
+		{"Overwrite", `
+local t = {1, x = 1}
+for i = 1, 1000 do t[1] = i t.x = i end`},
+	} {
+		for _, mode := range []string{"NoContext", "Context", "Alloc"} {
+			b.Run(s.name+"/"+mode, func(b *testing.B) {
+				L := newState()
+				defer L.Close()
+				ctx := &budgetCtx{Context: context.Background()}
+				switch mode {
+				case "Context":
+					L.SetContext(context.Background())
+				case "Alloc":
+					L.SetContext(ctx)
+				}
+				fn, err := L.LoadString(s.src)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					ctx.left = 1 << 40
+					L.Push(fn)
+					L.Call(0, 0)
+				}
+			})
+		}
+	}
+}

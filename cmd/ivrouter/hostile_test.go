@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The hostile suite's settings: a deadline short enough to keep the suite
+// quick, budgets small enough that the memory limit is meaningful.
+const (
+	hostileDeadline = time.Second
+	hostileSlack    = 100 * time.Millisecond
+	hostileMemory   = 512 << 20
+	hostileFallback = 99
+)
+
+// TestHostileScripts runs the real binary on testdata/hostile and, for each
+// attack, sends four misbehaving calls per core at once with healthy calls
+// beside them. Every call must be answered within its deadline + 100 ms,
+// with the layer the attack's "-- answers:" line names (99, the fallback,
+// for an attack that is stopped); the healthy calls correctly; and the
+// process must keep its PID and stay under its memory limit.
+//
+// It measures time at the client, so it is skipped under -race (the
+// binary it tests is built without it): CI runs it on its own.
+func TestHostileScripts(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timed at the client: run without -race (CI does: go test -run Hostile ./cmd/ivrouter)")
+	}
+	bin := binary(t)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hang.Close)
+
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off",
+		"--scripts", "../../testdata/hostile", "--deadline", hostileDeadline.String(),
+		"--fallback-layer", strconv.Itoa(hostileFallback), "--memory-limit", strconv.Itoa(hostileMemory),
+		"--call-memory", "32MiB", "--env", "HANG_URL", "--log-level", "info")
+	cmd.Env = append(os.Environ(), "HANG_URL="+hang.URL+"/contacts")
+	logs := &logTail{}
+	addr, exited := startCounting(t, cmd, logs)
+	pid := cmd.Process.Pid
+
+	attacks, err := filepath.Glob("../../testdata/hostile/*.lua")
+	if err != nil || len(attacks) == 0 {
+		t.Fatalf("no attacks: %v", err)
+	}
+	for _, path := range attacks {
+		name := strings.TrimSuffix(filepath.Base(path), ".lua")
+		want := answersLine(t, path)
+		t.Run(name, func(t *testing.T) {
+			before := logs.n.Load()
+			attack(t, addr, name, want)
+			if grew := logs.n.Load() - before; grew > 8<<20 {
+				t.Errorf("the log grew %d bytes during the attack", grew)
+			}
+		})
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the process did not survive: %v", err)
+	default:
+	}
+	if hwm := peakRSS(t, pid); hwm > hostileMemory {
+		t.Errorf("peak RSS %d MiB, over the memory limit of %d MiB", hwm>>20, hostileMemory>>20)
+	} else {
+		t.Logf("peak RSS %d MiB (memory limit %d MiB)", hwm>>20, hostileMemory>>20)
+	}
+	if got := ask(addr); got != `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":13}` {
+		t.Errorf("after the attacks: %s", got)
+	}
+}
+
+// attack sends 4 calls per core to the attack's route at once and healthy
+// calls beside them until the attack's calls are answered.
+func attack(t *testing.T, addr, name string, want []int) {
+	n := 4 * runtime.NumCPU()
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			askHostile(t, addr, "/"+name, fmt.Sprintf("%s-%d", name, i), "1", want)
+		}(i)
+	}
+	healthy := make(chan int, 2)
+	for g := 0; g < 2; g++ {
+		go func(g int) {
+			count := 0
+			for !stop.Load() {
+				askHostile(t, addr, "/", fmt.Sprintf("healthy-%s-%d-%d", name, g, count), "12345678", []int{12})
+				count++
+			}
+			healthy <- count
+		}(g)
+	}
+	wg.Wait()
+	stop.Store(true)
+	if total := <-healthy + <-healthy; total == 0 {
+		t.Error("no healthy call was answered while the attack ran")
+	}
+}
+
+var layerAnswer = regexp.MustCompile(`^\{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":(\d+)\}$`)
+
+// askHostile posts one call and checks its answer and how long it took.
+func askHostile(t *testing.T, addr, path, id, dtmf string, want []int) {
+	body := fmt.Sprintf(`{"METHOD":"IVR_LAYER_INPUT","DATA":{"DID":"0722776772","CALLER_ID":"0501234567","IVR_UNIQUE_ID":%q,"DTMF":%q,"LAYER_ID":"5"}}`, id, dtmf)
+	start := time.Now()
+	res, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+	took := time.Since(start)
+	if err != nil {
+		t.Errorf("%s %s: %v after %v", path, id, err, took)
+		return
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if took > hostileDeadline+hostileSlack {
+		t.Errorf("%s %s: answered after %v (deadline %v + %v)", path, id, took.Round(time.Millisecond), hostileDeadline, hostileSlack)
+	}
+	m := layerAnswer.FindSubmatch(b)
+	if res.StatusCode != 200 || m == nil {
+		t.Errorf("%s %s: %d %s", path, id, res.StatusCode, b)
+		return
+	}
+	layer, _ := strconv.Atoi(string(m[1]))
+	for _, w := range want {
+		if layer == w {
+			return
+		}
+	}
+	t.Errorf("%s %s: layer %d, want one of %v", path, id, layer, want)
+}
+
+// answersLine reads a script's "-- answers: 99" line.
+func answersLine(t *testing.T, path string) []int {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^-- answers: ([\d ,]+)$`).FindSubmatch(src)
+	if m == nil {
+		t.Fatalf("%s: no -- answers: line", path)
+	}
+	var out []int
+	for _, f := range strings.FieldsFunc(string(m[1]), func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, _ := strconv.Atoi(f)
+		out = append(out, n)
+	}
+	return out
+}
+
+// peakRSS is the process's high-water resident set, from /proc.
+func peakRSS(t *testing.T, pid int) int {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	}
+	kb, _ := strconv.Atoi(string(m[1]))
+	return kb << 10
+}
+
+// logTail counts what the server logs and remembers its serving address.
+type logTail struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	addr chan string
+	line []byte
+}
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.n.Add(int64(len(p)))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.addr == nil {
+		return len(p), nil
+	}
+	l.line = append(l.line, p...)
+	for {
+		i := bytes.IndexByte(l.line, '\n')
+		if i < 0 {
+			break
+		}
+		if m := regexp.MustCompile(`msg=serving addr=(\S+)`).FindSubmatch(l.line[:i]); m != nil {
+			l.addr <- string(m[1])
+			l.addr, l.line = nil, nil
+			break
+		}
+		l.line = l.line[i+1:]
+	}
+	return len(p), nil
+}
+
+// startCounting starts cmd with its log going to logs, and returns the
+// address it serves on.
+func startCounting(t *testing.T, cmd *exec.Cmd, logs *logTail) (string, <-chan error) {
+	t.Helper()
+	addr := make(chan string, 1)
+	logs.addr = addr
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	waited := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(waited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-waited })
+	select {
+	case a := <-addr:
+		return a, exited
+	case err := <-exited:
+		t.Fatalf("the server exited before serving: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no serving line in the log")
+	}
+	return "", exited
+}
