@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,11 +76,7 @@ func compileDir(dir string) ([]*Script, string, error) {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		if !d.IsDir() && strings.HasPrefix(filepath.ToSlash(rel), "calendars/") {
-			// Data a module loads (Module.Load): part of the version.
-			if src, err := os.ReadFile(path); err == nil {
-				fmt.Fprintf(sum, "%s\x00%d\x00", rel, len(src))
-				sum.Write(src)
-			}
+			hashData(sum, path, rel, d)
 			return nil
 		}
 		if d.IsDir() || !strings.HasSuffix(d.Name(), ".lua") {
@@ -115,6 +112,30 @@ func compileDir(dir string) ([]*Script, string, error) {
 		s.index = i
 	}
 	return scripts, hex.EncodeToString(sum.Sum(nil))[:12], errors.Join(errs...)
+}
+
+// maxDataBytes bounds a data file hashed into the version; a larger one
+// is hashed by name and size, and its module says what is wrong with it.
+const maxDataBytes = 4 << 20
+
+// hashData adds a data file a module loads (Module.Load: calendars/) to
+// the version. Only regular files are read, and only up to maxDataBytes,
+// so a FIFO or a huge file cannot hold or swell a load.
+func hashData(sum io.Writer, path, rel string, d fs.DirEntry) {
+	info, err := d.Info()
+	if err != nil || !info.Mode().IsRegular() {
+		return
+	}
+	fmt.Fprintf(sum, "%s\x00%d\x00", rel, info.Size())
+	if info.Size() > maxDataBytes {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(sum, io.LimitReader(f, maxDataBytes))
 }
 
 // classify names a script by where it sits in the scripts directory.

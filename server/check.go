@@ -23,8 +23,10 @@ import (
 // it may read (ScriptEnv) is unset is reported as a warning, not an error.
 func Check(cfg Config) ([]lint.Diagnostic, error) {
 	cfg = cfg.withDefaults()
+	var certs []lint.Diagnostic
 	if _, err := newCerts(cfg.TLSCert, cfg.TLSKey); err != nil {
-		return nil, err
+		// Like a secret, a certificate is often not where check runs (CI).
+		certs = append(certs, lint.Diagnostic{Path: cfg.TLSCert, Severity: lint.Warning, Msg: err.Error() + " (serve would not start)"})
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	opts, err := s.vmOptions()
@@ -35,6 +37,7 @@ func Check(cfg Config) ([]lint.Diagnostic, error) {
 	if err != nil {
 		return nil, err
 	}
+	diags = append(diags, certs...)
 	for _, d := range loadProblems(cfg, opts) {
 		if !reported(diags, d) {
 			diags = append(diags, d)

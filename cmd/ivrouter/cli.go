@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Wr
 	case "serve":
 		return serve(ctx, args[1:], env, stdout, stderr)
 	case "check":
-		return check(args[1:], env, stdout, stderr)
+		return check(ctx, args[1:], env, stdout, stderr)
 	case "test":
 		return test(ctx, args[1:], env, stdout, stderr)
 	case "version":
@@ -405,9 +405,10 @@ func startDemoCRM(path, addr string, log *slog.Logger) error {
 // check loads the scripts as serve would (the same flags, IVROUTER_*
 // variables and --config) and lints them; exit 1 on errors, and on
 // warnings too with --strict.
-func check(args []string, env lookupEnv, stdout, stderr io.Writer) int {
+func check(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	o := newOptions("check", stderr)
 	strict := o.fs.Bool("strict", false, "exit 1 on warnings too")
+	ownUsage(o.fs, "check [flags] [DIR]", "strict")
 	if err := o.parse(args, env, 1); err != nil {
 		return usageError("check", err, stderr)
 	}
@@ -416,7 +417,11 @@ func check(args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	}
 	start := time.Now()
 	o.cfg.Logger = newLogger(stderr, "text", slog.LevelError)
-	diags, err := server.Check(o.cfg)
+	var diags []lint.Diagnostic
+	err := interruptible(ctx, func() (err error) {
+		diags, err = server.Check(o.cfg)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		return 1
@@ -449,6 +454,7 @@ func test(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.W
 	runPattern := o.fs.String("run", "", "run only the cases whose \"file/case name\" matches this regular expression")
 	junit := o.fs.String("junit", "", "also write the results as JUnit XML to this file")
 	verbose := o.fs.Bool("v", false, "list every case, not only failures")
+	ownUsage(o.fs, "test [flags] [DIR]", "run", "junit", "v")
 	if err := o.parse(args, env, 1); err != nil {
 		return usageError("test", err, stderr)
 	}
@@ -465,7 +471,11 @@ func test(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.W
 		opts.Run = re
 	}
 	opts.Verbose = *verbose
-	report, err := scripttest.Run(ctx, o.cfg.Scripts, o.cfg, opts)
+	var report *scripttest.Report
+	err := interruptible(ctx, func() (err error) {
+		report, err = scripttest.Run(ctx, o.cfg.Scripts, o.cfg, opts)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, "ivrouter test:", err)
 		return 1
@@ -493,6 +503,34 @@ func writeJUnit(path string, r *scripttest.Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+// interruptible runs f, giving up when ctx ends (SIGINT, SIGTERM): a
+// load stuck on a hostile file must not hold the terminal.
+func interruptible(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return errors.New("interrupted")
+	}
+}
+
+// ownUsage prints a command's own flags, and names serve's settings
+// without listing them: check and test take them so they load what serve
+// would, but --listen or --admin-listen mean nothing there.
+func ownUsage(fs *flag.FlagSet, synopsis string, own ...string) {
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: ivrouter %s\n", synopsis)
+		for _, name := range own {
+			f := fs.Lookup(name)
+			fmt.Fprintf(w, "  -%s\n    \t%s\n", f.Name, f.Usage)
+		}
+		fmt.Fprintln(w, "\nIt also takes serve's settings (flags, IVROUTER_* variables, --config),\nso it loads the scripts as serve would: see ivrouter serve -h.")
+	}
 }
 
 // usageError reports a command's bad arguments: exit 0 for -h, else 2.

@@ -2,6 +2,7 @@ package lint_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -497,5 +498,40 @@ end
 		"a.lua:1: setmetatable on a number: only a table can take a metatable",
 		"a.lua:4: setmetatable on a boolean: only a table can take a metatable",
 		"a.lua:5: setmetatable on a string: only a table can take a metatable",
+	)
+}
+
+// TestLiteralValuesAreCheckedByTheModule: a module's own checks (here a
+// test module's) see the literal values a script spells out.
+func TestLiteralValuesAreCheckedByTheModule(t *testing.T) {
+	zone := func(v any) error {
+		if s, ok := v.(string); ok && s != "Asia/Jerusalem" {
+			return fmt.Errorf("unknown zone %q", s)
+		}
+		return nil
+	}
+	clock := luavm.Module{Name: "clock", Loader: func(L *lua.LState) int {
+		t := L.NewTable()
+		t.RawSetString("now", L.NewFunction(func(*lua.LState) int { return 0 }))
+		t.RawSetString("hours", L.NewFunction(func(*lua.LState) int { return 0 }))
+		L.Push(t)
+		return 1
+	}, Signatures: map[string]luavm.Signature{
+		"now":   {Args: []luavm.Arg{{Check: zone}}},
+		"hours": {OptionsArg: 1, Options: []luavm.Option{{Name: "zone", Check: zone}, {Name: "closed", Check: zone}}},
+	}}
+	got := check(t, map[string]string{"a.lua": `local clock = require("clock")
+local ok = clock.now("Asia/Jerusalem")
+return function(call)
+  clock.now("Asia/Jerusalm")
+  clock.now(call.zone)
+  clock.hours({ zone = "Mars/Base", closed = { "Asia/Jerusalem", "Moon" } })
+  return ivr.go_to_layer(1)
+end
+`}, clock)
+	expect(t, got,
+		`a.lua:4: clock.now: unknown zone "Asia/Jerusalm"`,
+		`a.lua:6: clock.hours: unknown zone "Mars/Base"`,
+		`a.lua:6: clock.hours: unknown zone "Moon"`,
 	)
 }

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ivrouter/ivrouter/luavm"
@@ -13,10 +14,14 @@ import (
 // built elsewhere may hold anything.
 func (w *walker) options(e *ast.FuncCallExpr, mod *module, fn string, args []ast.Expr) {
 	sig, ok := mod.sigs[fn]
-	if !ok || sig.OptionsArg <= 0 {
+	if !ok {
 		return
 	}
 	full := mod.name + "." + fn
+	w.args(full, sig, args)
+	if sig.OptionsArg <= 0 {
+		return
+	}
 	n := sig.OptionsArg
 	if len(args) < n {
 		if !multi(args) { // a last call or ... may supply the table
@@ -86,8 +91,82 @@ func (w *walker) option(full string, sig luavm.Signature, k *ast.StringExpr, v a
 	}
 	if typ != "" && len(o.Types) > 0 && !slices.Contains(o.Types, typ) {
 		w.errorf(lineOf(v, k), "%s: option %s must be %s, got %s", full, o.Name, describeType(orList(o.Types)), describeType(typ))
+		return true
 	}
+	w.checkLiteral(full, o.Check, v)
 	return true
+}
+
+// checkLiteral gives a literal value, or each literal of a list
+// constructor ({"israel", "holidays"}), to a module's own check, so a value
+// the module would refuse at run time (an unknown zone, a bad range) is
+// found before a call meets it.
+func (w *walker) checkLiteral(full string, check func(any) error, e ast.Expr) {
+	if check == nil {
+		return
+	}
+	if t, ok := e.(*ast.TableExpr); ok {
+		for _, f := range t.Fields {
+			if f.Key == nil {
+				w.checkLiteral(full, check, f.Value)
+			}
+		}
+		return
+	}
+	v, ok := literalValue(e)
+	if !ok {
+		return
+	}
+	if err := check(v); err != nil {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, full+":") {
+			msg = full + ": " + msg
+		}
+		w.errorf(e.Line(), "%s", msg)
+	}
+}
+
+// args checks a call's literal positional arguments with the module's
+// checks (Signature.Args).
+func (w *walker) args(full string, sig luavm.Signature, args []ast.Expr) {
+	for i, a := range sig.Args {
+		if i < len(args) {
+			w.checkLiteral(full, a.Check, args[i])
+		}
+	}
+}
+
+// literalValue is e's value when the source spells it out: a string, a
+// number (float64) or a boolean.
+func literalValue(e ast.Expr) (any, bool) {
+	switch e := e.(type) {
+	case *ast.StringExpr:
+		return e.Value, true
+	case *ast.TrueExpr:
+		return true, true
+	case *ast.FalseExpr:
+		return false, true
+	case *ast.NumberExpr:
+		n, ok := parseNumber(e.Value)
+		return n, ok
+	case *ast.UnaryMinusOpExpr:
+		if v, ok := literalValue(e.Expr); ok {
+			if n, isNum := v.(float64); isNum {
+				return -n, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func parseNumber(s string) (float64, bool) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		return n, true
+	}
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return float64(n), true
+	}
+	return 0, false
 }
 
 func (w *walker) unknownOption(full string, sig luavm.Signature, k *ast.StringExpr) {
