@@ -167,6 +167,19 @@ func (o *options) parse(args []string, env lookupEnv, maxArgs int) error {
 	return o.finish(env)
 }
 
+// printed handles --print-config for a command that takes serve's
+// settings: it prints them and says the command is done.
+func (o *options) printed(stdout, stderr io.Writer) (int, bool) {
+	if !o.printConfig {
+		return 0, false
+	}
+	if err := o.settings.print(stdout); err != nil {
+		fmt.Fprintf(stderr, "ivrouter %s: %v\n", o.fs.Name(), err)
+		return 1, true
+	}
+	return 0, true
+}
+
 // DefaultMemoryLimit is Go's soft memory limit when none is set: well above
 // what the router needs (tens of MiB), well below what a VM has.
 const DefaultMemoryLimit = 1 << 30
@@ -289,12 +302,8 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	if o.printConfig {
-		if err := o.settings.print(stdout); err != nil {
-			fmt.Fprintln(stderr, "ivrouter serve:", err)
-			return 1
-		}
-		return 0
+	if code, done := o.printed(stdout, stderr); done {
+		return code
 	}
 	if o.memoryLimit > 0 {
 		debug.SetMemoryLimit(int64(o.memoryLimit))
@@ -412,6 +421,9 @@ func check(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	if err := o.parse(args, env, 1); err != nil {
 		return usageError("check", err, stderr)
 	}
+	if code, done := o.printed(stdout, stderr); done {
+		return code
+	}
 	if o.fs.NArg() == 1 {
 		o.cfg.Scripts = o.fs.Arg(0)
 	}
@@ -457,6 +469,9 @@ func test(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.W
 	ownUsage(o.fs, "test [flags] [DIR]", "run", "junit", "v")
 	if err := o.parse(args, env, 1); err != nil {
 		return usageError("test", err, stderr)
+	}
+	if code, done := o.printed(stdout, stderr); done {
+		return code
 	}
 	if o.fs.NArg() == 1 {
 		o.cfg.Scripts = o.fs.Arg(0)

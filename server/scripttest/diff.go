@@ -21,10 +21,46 @@ func prettyJSON(v any) string {
 }
 
 // lineDiff is a unified-style diff of a and b, line by line: "-" lines
-// only in a, "+" only in b, "  " in both. Answers are a few lines, so the
-// quadratic longest common subsequence costs nothing.
+// only in a, "+" only in b, "  " in both. The lines both start and end with
+// are set aside first; what remains is diffed by longest common
+// subsequence, which is quadratic: past maxDiffCells (a script that made
+// thousands of requests, say) it is shown as all of a's lines, then all of
+// b's.
 func lineDiff(a, b string) string {
 	x, y := splitLines(a), splitLines(b)
+	pre := 0
+	for pre < len(x) && pre < len(y) && x[pre] == y[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(x)-pre && suf < len(y)-pre && x[len(x)-1-suf] == y[len(y)-1-suf] {
+		suf++
+	}
+	var out []string
+	for _, l := range x[:pre] {
+		out = append(out, "  "+l)
+	}
+	out = append(out, middleDiff(x[pre:len(x)-suf], y[pre:len(y)-suf])...)
+	for _, l := range x[len(x)-suf:] {
+		out = append(out, "  "+l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// maxDiffCells bounds the longest common subsequence's table.
+const maxDiffCells = 1 << 20
+
+func middleDiff(x, y []string) []string {
+	var out []string
+	if (len(x)+1)*(len(y)+1) > maxDiffCells {
+		for _, l := range x {
+			out = append(out, "- "+l)
+		}
+		for _, l := range y {
+			out = append(out, "+ "+l)
+		}
+		return out
+	}
 	// lcs[i][j] is the longest common subsequence of x[i:] and y[j:].
 	lcs := make([][]int, len(x)+1)
 	for i := range lcs {
@@ -39,7 +75,6 @@ func lineDiff(a, b string) string {
 			}
 		}
 	}
-	var out []string
 	i, j := 0, 0
 	for i < len(x) || j < len(y) {
 		switch {
@@ -54,7 +89,7 @@ func lineDiff(a, b string) string {
 			j++
 		}
 	}
-	return strings.Join(out, "\n")
+	return out
 }
 
 func splitLines(s string) []string {

@@ -17,6 +17,7 @@ var outcomes = []string{"ok", "script_error", "timeout", "busy", "fallback", "ba
 // an error), so a crash answered by the fallback never passes unnoticed.
 type expect struct {
 	answer      map[string]any
+	exact       bool // answer is the whole answer: no other keys, at any depth
 	outcome     string
 	err         string
 	hasErr      bool
@@ -31,7 +32,9 @@ func (d *decoder) expect(n *yaml.Node) expect {
 		e.outcome = "ok"
 		return e
 	}
+	var exact *yaml.Node
 	d.fields(n, "expect", map[string]func(*yaml.Node){
+		"exact": func(v *yaml.Node) { e.exact, exact = d.boolean(v, "exact"), v },
 		"answer": func(v *yaml.Node) {
 			if m, ok := d.plain(v).(map[string]any); ok {
 				e.answer = m
@@ -48,6 +51,9 @@ func (d *decoder) expect(n *yaml.Node) expect {
 		"log":      func(v *yaml.Node) { e.log = d.strings(v, "log") },
 		"requests": func(v *yaml.Node) { e.requests, e.hasRequests = d.strings(v, "requests"), true },
 	})
+	if e.exact && e.answer == nil {
+		d.errorf(exact, "exact compares the whole answer: give it with answer:")
+	}
 	if e.outcome == "" && !e.hasErr {
 		e.outcome = "ok"
 	}
@@ -72,7 +78,12 @@ func (e *expect) check(o *observed) []string {
 	for _, r := range o.unstubbed {
 		problems = append(problems, r+": no stub matches")
 	}
-	if e.answer != nil && !matches(e.answer, o.answer) {
+	switch {
+	case e.answer == nil:
+	case e.exact && !matches(e.answer, o.answer, true):
+		problems = append(problems, "answer differs (-expected +actual):\n"+
+			indent(lineDiff(prettyJSON(withoutNulls(e.answer)), prettyJSON(o.answer)), "  "))
+	case !e.exact && !matches(e.answer, o.answer, false):
 		problems = append(problems, "answer differs (-expected +actual):\n"+
 			indent(lineDiff(prettyJSON(e.answer), prettyJSON(project(e.answer, o.answer))), "  "))
 	}
@@ -97,7 +108,8 @@ func (e *expect) check(o *observed) []string {
 
 // matches compares a JSON answer with an expectation: objects by the keys
 // the expectation gives (null: the key is absent), everything else whole.
-func matches(want, got any) bool {
+// exact objects have no other keys.
+func matches(want, got any, exact bool) bool {
 	w, ok := want.(map[string]any)
 	if !ok {
 		return reflect.DeepEqual(want, got)
@@ -111,11 +123,34 @@ func matches(want, got any) bool {
 		if !present && wv == nil {
 			continue
 		}
-		if !present || !matches(wv, gv) {
+		if !present || !matches(wv, gv, exact) {
 			return false
 		}
 	}
+	if exact {
+		for k := range g {
+			if w[k] == nil { // not expected, or expected absent
+				return false
+			}
+		}
+	}
 	return true
+}
+
+// withoutNulls is an exact expectation as the answer would be: a null key
+// is one that is absent.
+func withoutNulls(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		if v != nil {
+			out[k] = withoutNulls(v)
+		}
+	}
+	return out
 }
 
 // project keeps of got what want compares, so the diff shows only the

@@ -14,12 +14,16 @@ import (
 )
 
 // DefaultAt is the frozen instant of cases that name none: a Monday, 10:00
-// in Israel, inside any office hours, so a script's time rules take their
-// everyday branch unless a case says otherwise. Never the real clock: a
-// test must not pass in the morning and fail at night.
+// in Israel (08:00 UTC, where the time module is unless the test or
+// --timezone names a zone), inside office hours, so a script's time rules
+// take their everyday branch unless a case says otherwise. Never the real
+// clock: a test must not pass in the morning and fail at night.
 var DefaultAt = time.Date(2026, time.January, 5, 10, 0, 0, 0, time.FixedZone("IST", 2*60*60))
 
-// testFile is one parsed *.test.yaml.
+// MaxFileBytes bounds a test file's size.
+const MaxFileBytes = 4 << 20
+
+// testFile is one parsed test file.
 type testFile struct {
 	path  string // as found under the scripts directory, for file:line
 	rel   string // relative to it, for --run
@@ -31,7 +35,8 @@ type testCase struct {
 	name  string
 	line  int
 	env   map[string]string
-	stubs []*stub // the case's, then the file's: first match wins
+	stubs [2][]*stub     // the case's, then the file's (shared): first match wins
+	zone  *time.Location // the time module's; nil: the base config's, else UTC
 	cache map[string]any
 	state map[string]any
 	call  string // IVR_UNIQUE_ID: the state seed's key
@@ -61,12 +66,13 @@ type target struct {
 type defaults struct {
 	target target
 	at     time.Time
+	zone   *time.Location
 	req    request
 }
 
 // readFile parses one test file; the error lists every problem by line.
 func readFile(path, rel string) (*testFile, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +90,32 @@ func readFile(path, rel string) (*testFile, error) {
 	}
 	d := &decoder{path: path}
 	f := d.file(doc.Content[0], path, rel)
-	return f, errors.Join(d.errs...)
+	return f, d.err()
+}
+
+// readLimited reads a test file: a regular file (a FIFO would block, a
+// link to a device never end) of at most MaxFileBytes.
+func readLimited(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s:1: the test file is larger than %d MiB", path, MaxFileBytes>>20)
+	}
+	return data, nil
 }
 
 // file reads the top level: the file's defaults, then its cases.
@@ -127,9 +158,25 @@ func (d *decoder) defaultKeys(def *defaults) map[string]func(*yaml.Node) {
 		"layer": func(v *yaml.Node) {
 			def.target = target{layer: d.integer(v, "layer", 0, ivr.MaxLayer), isLayer: true, set: true, line: v.Line}
 		},
-		"at":      func(v *yaml.Node) { def.at = d.instant(v) },
-		"request": func(v *yaml.Node) { d.request(v, def.req) },
+		"at":       func(v *yaml.Node) { def.at = d.instant(v) },
+		"timezone": func(v *yaml.Node) { def.zone = d.timezone(v) },
+		"request":  func(v *yaml.Node) { d.request(v, def.req) },
 	}
+}
+
+// timezone reads an IANA zone name. "Local" is refused: the machine's zone
+// is what the key is there to keep out.
+func (d *decoder) timezone(n *yaml.Node) *time.Location {
+	name := d.text(n, "timezone")
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if name == "" || name == "Local" || err != nil {
+		d.errorf(n, "timezone must be an IANA zone like Asia/Jerusalem or UTC, got %q", name)
+		return nil
+	}
+	return loc
 }
 
 func (d *decoder) instant(n *yaml.Node) time.Time {
@@ -147,11 +194,11 @@ func (d *decoder) instant(n *yaml.Node) time.Time {
 
 func (d *decoder) testCase(n *yaml.Node, def defaults, env map[string]string, fileStubs []*stub) *testCase {
 	c := &testCase{line: n.Line, env: env}
-	var caseStubs []*stub
+	c.stubs[1] = fileStubs
 	var steps, exp *yaml.Node
 	keys := d.defaultKeys(&def)
 	keys["name"] = func(v *yaml.Node) { c.name = d.text(v, "name") }
-	keys["http"] = func(v *yaml.Node) { caseStubs = d.stubs(v) }
+	keys["http"] = func(v *yaml.Node) { c.stubs[0] = d.stubs(v) }
 	keys["cache"] = func(v *yaml.Node) { c.cache = d.seed(v, "cache") }
 	keys["state"] = func(v *yaml.Node) { c.state = d.seed(v, "state") }
 	keys["steps"] = func(v *yaml.Node) { steps = v }
@@ -160,7 +207,7 @@ func (d *decoder) testCase(n *yaml.Node, def defaults, env map[string]string, fi
 	if c.name == "" {
 		d.errorf(n, "a case needs a name")
 	}
-	c.stubs = append(caseStubs, fileStubs...)
+	c.zone = def.zone
 	c.call = def.req[fieldUniqueID].text
 	switch {
 	case steps != nil && exp != nil:
@@ -180,10 +227,14 @@ func (d *decoder) step(n *yaml.Node, def defaults) *step {
 	var exp *yaml.Node
 	keys := d.defaultKeys(&def)
 	keys["request"] = func(v *yaml.Node) {
-		if id := d.requestUniqueID(v); id != nil {
+		if id := d.request(v, def.req); id != nil {
 			d.errorf(id, "a step cannot change ivr_unique_id: the steps of a case are one call")
 		}
-		d.request(v, def.req)
+	}
+	// One server answers a case's steps, as one server answers a call in
+	// production: its zone cannot change between them.
+	keys["timezone"] = func(v *yaml.Node) {
+		d.errorf(v, "timezone is the server's, one for the whole call: set it on the case or the file")
 	}
 	keys["expect"] = func(v *yaml.Node) { exp = v }
 	d.fields(n, "a step", keys)

@@ -69,7 +69,7 @@ func (r *Report) Failed() int {
 func (r *Report) Print(w io.Writer, verbose bool) {
 	switch {
 	case r.Files == 0:
-		fmt.Fprintln(w, "no test files (*"+Suffix+")")
+		fmt.Fprintln(w, "no test files (*"+Suffix+", *"+AltSuffix+")")
 		return
 	case len(r.Results) == 0:
 		fmt.Fprintf(w, "no case selected in %s\n", plural(r.Files, "test file"))

@@ -3,6 +3,7 @@ package scripttest
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
@@ -53,8 +54,10 @@ func defaultRequest() request {
 
 func (r request) clone() request { return maps.Clone(r) }
 
-// request reads a request mapping into r, over what r already holds.
-func (d *decoder) request(n *yaml.Node, r request) {
+// request reads a request mapping into r, over what r already holds. If
+// the mapping sets ivr_unique_id it returns where: its key, or the mapping
+// when the key comes from a merge (<<).
+func (d *decoder) request(n *yaml.Node, r request) (uniqueID *yaml.Node) {
 	keys := map[string]func(*yaml.Node){}
 	for _, name := range requestFields {
 		keys[name] = func(v *yaml.Node) {
@@ -65,7 +68,16 @@ func (d *decoder) request(n *yaml.Node, r request) {
 			r[name] = reqField{text: d.text(v, name), line: v.Line}
 		}
 	}
-	d.fields(n, "request", keys)
+	d.pairs(n, "request", func(k, v *yaml.Node) {
+		if k.Value == fieldUniqueID {
+			uniqueID = n
+			if slices.Contains(resolve(n).Content, k) {
+				uniqueID = k
+			}
+		}
+		d.field(k, v, "request", keys)
+	})
+	return uniqueID
 }
 
 // customData reads CUSTOM_DATA, flat as Voicenter carries it.
@@ -79,16 +91,6 @@ func (d *decoder) customData(n *yaml.Node) map[string]any {
 		m[k.Value] = d.scalar(v)
 	})
 	return m
-}
-
-// requestUniqueID finds ivr_unique_id in a request mapping.
-func (d *decoder) requestUniqueID(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == fieldUniqueID {
-			return n.Content[i]
-		}
-	}
-	return nil
 }
 
 // wireData is DATA as Voicenter sends it: every ID a string.

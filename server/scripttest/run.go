@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/cache"
+	"github.com/ivrouter/ivrouter/bridge/state"
 	"github.com/ivrouter/ivrouter/server"
 	"github.com/valyala/fasthttp"
 )
@@ -65,8 +66,10 @@ func newCaseRun(base server.Config, dir string, c *testCase) (*caseRun, error) {
 	r := &caseRun{http: &transport{stubs: c.stubs}, log: &capture{}}
 	r.at.Store(&c.steps[0].at)
 	now := func() time.Time { return *r.at.Load() }
-	r.cache = newStore(now, cache.DefaultGrace)
-	r.state = newStore(now, 0)
+	// The stores keep serve's bounds, as the modules' own stores would.
+	r.cache = newStore(now, cache.DefaultGrace, orDefault(base.CacheEntries, cache.DefaultMaxEntries),
+		orDefault(base.CacheBytes, cache.DefaultMaxBytes))
+	r.state = newStore(now, 0, state.DefaultMaxCalls, orDefault(base.StateBytes, state.DefaultMaxBytes))
 	for k, v := range c.cache {
 		r.cache.seed(k, v)
 	}
@@ -75,6 +78,7 @@ func newCaseRun(base server.Config, dir string, c *testCase) (*caseRun, error) {
 	}
 	cfg := base
 	cfg.Scripts, cfg.VMs, cfg.Clock = dir, 1, now
+	cfg.Timezone = zone(c.zone, base.Timezone)
 	cfg.HTTPTransport, cfg.CacheStore, cfg.StateStore = r.http, r.cache, r.state
 	cfg.ScriptEnv = scriptEnv(base.ScriptEnv, c.env)
 	cfg.Logger = slog.New(handler{c: r.log})
@@ -85,6 +89,26 @@ func newCaseRun(base server.Config, dir string, c *testCase) (*caseRun, error) {
 	var err error
 	r.srv, err = server.New(cfg)
 	return r, err
+}
+
+// zone is the time module's zone: the test's, else the base config's (the
+// CLI's --timezone), else UTC; never the machine's, so that a test passes
+// the same in CI as on a laptop.
+func zone(test, base *time.Location) *time.Location {
+	switch {
+	case test != nil:
+		return test
+	case base != nil:
+		return base
+	}
+	return time.UTC
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // scriptEnv is what env.get sees: the names the operator allows (base's,

@@ -1,8 +1,9 @@
-// Package scripttest runs script tests: the *.test.yaml files of a scripts
-// directory, each case a call answered by the real server, with its clock
-// frozen, its HTTP requests stubbed and its cache and state seeded, and its
-// answer, outcome, log lines and requests compared with what the case
-// expects. It is `ivrouter test`; README.md describes the file format.
+// Package scripttest runs script tests: the *.test.yaml (or *.test.yml)
+// files of a scripts directory, each case a call answered by the real
+// server, with its clock frozen, its HTTP requests stubbed and its cache
+// and state seeded, and its answer, outcome, log lines and requests
+// compared with what the case expects. It is `ivrouter test`; README.md
+// describes the file format.
 package scripttest
 
 import (
@@ -32,8 +33,19 @@ type Options struct {
 	Parallel int
 }
 
-// Suffix names test files.
-const Suffix = ".test.yaml"
+// Suffix names test files; AltSuffix too. Either matches in any case
+// (x.test.YAML): a test file that is not found is a test that never runs,
+// and a CI that stays green.
+const (
+	Suffix    = ".test.yaml"
+	AltSuffix = ".test.yml"
+)
+
+// isTestFile reports whether name is a test file's.
+func isTestFile(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.HasSuffix(lower, Suffix) || strings.HasSuffix(lower, AltSuffix)
+}
 
 // Run runs the test files under dir (hidden directories skipped) against
 // the scripts of dir, each case on a server.New of its own built from
@@ -99,7 +111,7 @@ func findFiles(dir string) ([]string, error) {
 			}
 			return nil
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), Suffix) {
+		if !d.IsDir() && isTestFile(d.Name()) {
 			paths = append(paths, path)
 		}
 		return nil

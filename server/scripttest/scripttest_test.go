@@ -538,7 +538,7 @@ cases:
 
 func TestNoTestFiles(t *testing.T) {
 	rep, out := run(t, map[string]string{"layers/5.lua": layer5, ".hidden/x.test.yaml": "nonsense: ["}, server.Config{}, scripttest.Options{})
-	if rep.Files != 0 || len(rep.Results) != 0 || rep.Failed() != 0 || out != "no test files (*.test.yaml)\n" {
+	if rep.Files != 0 || len(rep.Results) != 0 || rep.Failed() != 0 || out != "no test files (*.test.yaml, *.test.yml)\n" {
 		t.Fatalf("%+v %q", rep, out)
 	}
 }

@@ -82,7 +82,7 @@ func (d *decoder) pattern(n *yaml.Node) *regexp.Regexp {
 // transport answers a case's HTTP requests from its stubs and records
 // them; nothing reaches the network.
 type transport struct {
-	stubs     []*stub
+	stubs     [2][]*stub // the case's, then the file's
 	mu        sync.Mutex
 	requests  []string
 	unstubbed []string
@@ -118,9 +118,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func (t *transport) find(line string) *stub {
-	for _, s := range t.stubs {
-		if s.match.MatchString(line) {
-			return s
+	for _, list := range t.stubs {
+		for _, s := range list {
+			if s.match.MatchString(line) {
+				return s
+			}
 		}
 	}
 	return nil
