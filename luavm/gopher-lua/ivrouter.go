@@ -20,7 +20,7 @@ type memAccounter interface {
 }
 
 // Estimated sizes, in bytes, of what Lua code allocates (measured with
-// go1.26 on amd64: testing.AllocsPerRun / -benchmem of the table operations).
+// go1.26 on amd64: -benchmem of each table operation).
 // They are estimates of what is allocated, not exact: slack from append's
 // and the maps' growth is left out, as are boxed numbers.
 const (
