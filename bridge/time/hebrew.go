@@ -96,16 +96,17 @@ var israel = sync.OnceValue(func() *calendar {
 	if err != nil {
 		panic("time: tzdata has no " + israelZone + ": " + err.Error()) // tzdata is embedded
 	}
-	b := &calBuilder{cal: &calendar{name: "israel", zone: loc}}
+	c := &calendar{zone: loc}
 	for y := israelFirstYear; y <= israelLastYear; y++ {
-		israelYear(b, y)
+		israelYear(c, y)
 	}
-	return b.cal
+	return c
 })
 
 // israelYear adds the holidays of Hebrew year y, from Rosh Hashana in the
-// autumn to Shavuot in the next summer.
-func israelYear(b *calBuilder, y int) {
+// autumn to Shavuot in the next summer, and their eves: the days before
+// the days an office closes on, when it closes early.
+func israelYear(c *calendar, y int) {
 	rh, p := roshHashana(y), pesach(y)
 	days := []struct {
 		name string
@@ -119,32 +120,26 @@ func israelYear(b *calBuilder, y int) {
 		{"Yom Kippur", rh + 9, 1, false},
 		{"Erev Sukkot", rh + 13, 1, true},
 		{"Sukkot", rh + 14, 1, false},
+		{"Hoshana Rabba", rh + 20, 1, true}, // the eve of Shemini Atzeret
 		{"Shemini Atzeret", rh + 21, 1, false},
 		{"Erev Pesach", p - 1, 1, true},
 		{"Pesach", p, 1, false},
+		{"Erev Pesach VII", p + 5, 1, true},
 		{"Pesach VII", p + 6, 1, false},
 		{"Erev Shavuot", p + 49, 1, true},
 		{"Shavuot", p + 50, 1, false},
 	}
 	for _, d := range days {
-		b.addWall(event{summary: d.name, eve: d.eve}, d.day*daySeconds, (d.day+d.n)*daySeconds)
+		addWall(c, event{summary: d.name, eve: d.eve}, d.day*daySeconds, (d.day+d.n)*daySeconds)
 	}
 	if y >= 5709 { // the first was kept in 1949
 		d := yomHaAtzmaut(y)
-		b.addWall(event{summary: "Yom HaAtzmaut"}, d*daySeconds, (d+1)*daySeconds)
+		addWall(c, event{summary: "Yom HaAtzmaut"}, d*daySeconds, (d+1)*daySeconds)
 	}
 }
 
-// calBuilder collects a calendar's events and occurrences.
-type calBuilder struct {
-	cal *calendar
-}
-
-func (b *calBuilder) event(e event) int32 {
-	b.cal.events = append(b.cal.events, e)
-	return int32(len(b.cal.events) - 1)
-}
-
-func (b *calBuilder) addWall(e event, start, end int64) {
-	b.cal.wall = append(b.cal.wall, interval{start: start, end: end, ev: b.event(e)})
+// addWall adds an event that happens once, on the wall clock.
+func addWall(c *calendar, e event, start, end int64) {
+	c.events = append(c.events, e)
+	c.fixed.wall = append(c.fixed.wall, interval{start: start, end: end, ev: int32(len(c.events) - 1)})
 }

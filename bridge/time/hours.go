@@ -20,7 +20,7 @@ type hours struct {
 	days   [7][]span // by time.Weekday, each sorted by from
 	eve    []span
 	hasEve bool
-	cals   []*resolved // closed =, seen from loc
+	cals   []*view // closed =, seen from loc
 }
 
 // at is the instant a range bound of civil day d falls on.
@@ -73,7 +73,7 @@ func (h *hours) closedUntil(u int64) (int64, bool) {
 	for more := true; more; {
 		more = false
 		for _, c := range h.cals {
-			if e, ok := c.closures.until(end); ok && e > end {
+			if e, ok := c.closedUntil(end); ok && e > end {
 				end, closed, more = e, true, true
 			}
 		}
@@ -138,7 +138,7 @@ func (h *hours) nextClose(u int64) (int64, bool) {
 func (h *hours) nextClosure(lo, hi int64) (int64, bool) {
 	first, found := hi, false
 	for _, c := range h.cals {
-		if s, ok := c.closures.firstStart(lo, first); ok {
+		if s, ok := c.firstClosure(lo, first); ok {
 			first, found = s, true
 		}
 	}

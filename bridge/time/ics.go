@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-ical"
@@ -19,64 +20,135 @@ import (
 // Limits on what a calendar file may ask of a load.
 const (
 	maxICSBytes = 4 << 20
-	// maxOccurrences bounds the occurrences one file expands to: a
-	// minutely RRULE must fail the load, not fill the memory.
-	maxOccurrences = 100000
-	// horizon is where recurrences stop being expanded: 2100-01-01.
-	horizon = 4102444800
+	// maxFileErrors bounds the errors reported for one file.
+	maxFileErrors = 20
 )
 
-// readCalendars parses dir/calendars/*.ics, each a calendar named by its
-// file. A directory without calendars/ has none.
-func readCalendars(dir string) (map[string]*calendar, error) {
-	cdir := filepath.Join(dir, "calendars")
+// calendarFiles lists the calendar files of dir/calendars: the names of
+// its *.ics files, skipping dot files and other names. A directory
+// without calendars/ has none.
+func calendarFiles(dir string) (cdir string, names []string, err error) {
+	cdir = filepath.Join(dir, "calendars")
 	entries, err := os.ReadDir(cdir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return cdir, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return cdir, nil, err
 	}
-	cals := map[string]*calendar{}
-	var errs []error
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".ics") {
 			continue
 		}
+		names = append(names, name)
+	}
+	return cdir, names, nil
+}
+
+// readCalendars parses dir/calendars/*.ics, each a calendar named by its
+// file, expanded over the load window around year. known lists the
+// calendar names the directory has, the broken ones too.
+func readCalendars(dir string, year int) (cals map[string]*calendar, known []string, err error) {
+	cdir, files, err := calendarFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	cals = map[string]*calendar{}
+	var errs []error
+	for _, name := range files {
 		path := filepath.Join(cdir, name)
 		base := strings.TrimSuffix(name, ".ics")
 		if !luavm.ValidName(base) {
 			errs = append(errs, fmt.Errorf("%s: a calendar's name must match [a-z0-9_-]+: scripts name it in time.calendar and closed =", path))
 			continue
 		}
-		c, err := readICS(path, base)
+		known = append(known, base)
+		c, err := loadICS(path, year)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		cals[base] = c
 	}
-	return cals, errors.Join(errs...)
+	return cals, known, errors.Join(errs...)
 }
 
-// readICS reads one calendar file; every error names the file and, where
-// it can, the line.
-func readICS(path, name string) (*calendar, error) {
-	src, err := os.ReadFile(path)
+// loadICS reads one calendar file, or finds it in the cache of parsed
+// calendars; every error names the file and, where it can, the line.
+func loadICS(path string, year int) (*calendar, error) {
+	src, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(src) > maxICSBytes {
-		return nil, fmt.Errorf("%s: over %d bytes", path, maxICSBytes)
+	key := cacheKey{sum: sum(src), year: year}
+	if c := calCache.get(key); c != nil {
+		return c, nil
 	}
-	ic, line, err := decode(src)
-	if err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-	}
-	c, err := buildCalendar(ic, name, src)
+	c, err := parseICS(src, year)
 	if err != nil {
 		return nil, prefixErrors(path, err)
+	}
+	calCache.put(key, c, len(src))
+	return c, nil
+}
+
+// readFile reads a calendar file once, checking before it reads that it
+// is a regular file of at most maxICSBytes: a FIFO named x.ics must not
+// hang the load, nor a sparse 1 GB file fill the memory. The file is
+// opened without blocking (a FIFO would wait for a writer) and checked
+// through the descriptor it is read from, so it cannot be swapped between
+// the check and the read; the read is limited in case it grows.
+func readFile(path string) ([]byte, error) {
+	if info, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if err := fileOK(path, info); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := fileOK(path, info); err != nil {
+		return nil, err
+	}
+	src, err := io.ReadAll(io.LimitReader(f, maxICSBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(src) > maxICSBytes {
+		return nil, fmt.Errorf("%s: over %d bytes (4 MiB)", path, maxICSBytes)
+	}
+	return src, nil
+}
+
+func fileOK(path string, info fs.FileInfo) error {
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file (%s)", path, info.Mode().Type())
+	}
+	if info.Size() > maxICSBytes {
+		return fmt.Errorf("%s: %d bytes, over %d (4 MiB)", path, info.Size(), maxICSBytes)
+	}
+	return nil
+}
+
+// parseICS parses a calendar file and expands it over the load window
+// around year. Its errors are lineErrors, or carry no line.
+func parseICS(src []byte, year int) (*calendar, error) {
+	deadline := time.Now().Add(expandTime)
+	ic, line, err := decode(src)
+	if err != nil {
+		return nil, &lineError{line: line, err: err}
+	}
+	text := sourceLines(strings.Split(string(src), "\n"))
+	c, err := buildCalendar(ic, text, year, deadline)
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -105,34 +177,71 @@ func decode(src []byte) (ic *ical.Calendar, line int, err error) {
 	return ic, line, err
 }
 
-// buildCalendar turns a decoded file into a calendar, collecting every
-// event's error.
-func buildCalendar(ic *ical.Calendar, name string, src []byte) (*calendar, error) {
-	text := sourceLines(strings.Split(string(src), "\n"))
+// buildCalendar turns a decoded file into a calendar, collecting the
+// events' errors (up to maxFileErrors), then expands its rules over the
+// load window.
+func buildCalendar(ic *ical.Calendar, text sourceLines, year int, deadline time.Time) (*calendar, error) {
 	lines := text.events()
-	b := &calBuilder{cal: &calendar{name: name}}
+	bud := &budget{steps: maxSteps, occ: maxOccurrences, deadline: deadline}
+	b := &fileBuilder{cal: &calendar{}, zones: newZoneResolver(ic), budget: bud}
 	if tz := ic.Props.Get("X-WR-TIMEZONE"); tz != nil {
-		loc, err := loadZone(tz.Value)
+		loc, err := b.zones.zone(tz.Value)
 		if err != nil {
 			return nil, fmt.Errorf("X-WR-TIMEZONE: %w", err)
 		}
 		b.cal.zone = loc
 	}
 	events := ic.Events()
-	moved, errs := movedOccurrences(events, lines, text)
-	total := 0
+	var errs errorList
+	moved := b.movedOccurrences(events, lines, text, &errs)
 	for i, e := range events {
-		var skip []time.Time
+		if i%256 == 0 && time.Now().After(deadline) {
+			errs.add(&lineError{line: lineOf(lines, i), err: fmt.Errorf("reading the file took over %v", expandTime)})
+			break
+		}
+		var skip []int64
 		if e.Props.Get(ical.PropRecurrenceID) == nil {
 			skip = moved[uidOf(e)]
 		}
-		n, err := b.addICS(e, skip, maxOccurrences-total)
-		total += n
-		if err != nil {
-			errs = append(errs, text.eventError(lineOf(lines, i), summaryOf(e), err))
+		if err := b.addICS(e, lineOf(lines, i), skip); err != nil {
+			errs.add(text.eventError(lineOf(lines, i), summaryOf(e), err))
+			if bud.occ < 0 {
+				break
+			}
 		}
 	}
-	return b.cal, errors.Join(errs...)
+	if err := errs.join(); err != nil {
+		return nil, err
+	}
+	if err := b.cal.expandLoad(year-windowBefore, year+windowAfter, bud); err != nil {
+		var ee *expandError
+		if errors.As(err, &ee) {
+			return nil, text.eventError(ee.line, ee.summary, propErr("RRULE", ee.err))
+		}
+		return nil, err
+	}
+	return b.cal, nil
+}
+
+// errorList collects a file's errors, up to maxFileErrors of them.
+type errorList struct {
+	list []error
+	more int
+}
+
+func (l *errorList) add(err error) {
+	if len(l.list) < maxFileErrors {
+		l.list = append(l.list, err)
+	} else {
+		l.more++
+	}
+}
+
+func (l *errorList) join() error {
+	if l.more > 0 {
+		l.list = append(l.list, fmt.Errorf("and %d more errors", l.more))
+	}
+	return errors.Join(l.list...)
 }
 
 func lineOf(lines []int, i int) int {
@@ -157,20 +266,19 @@ func summaryOf(e ical.Event) string {
 // movedOccurrences finds events that replace one occurrence of a
 // recurring event (RECURRENCE-ID): by UID, the occurrences the recurring
 // event must no longer have.
-func movedOccurrences(events []ical.Event, lines []int, text sourceLines) (map[string][]time.Time, []error) {
-	moved := map[string][]time.Time{}
-	var errs []error
+func (b *fileBuilder) movedOccurrences(events []ical.Event, lines []int, text sourceLines, errs *errorList) map[string][]int64 {
+	moved := map[string][]int64{}
 	for i, e := range events {
 		p := e.Props.Get(ical.PropRecurrenceID)
 		if p == nil {
 			continue
 		}
-		t, _, err := when(p)
+		t, _, err := b.when(p)
 		if err != nil {
-			errs = append(errs, text.eventError(lineOf(lines, i), summaryOf(e), propErr(ical.PropRecurrenceID, err)))
+			errs.add(text.eventError(lineOf(lines, i), summaryOf(e), propErr(ical.PropRecurrenceID, err)))
 			continue
 		}
-		moved[uidOf(e)] = append(moved[uidOf(e)], t)
+		moved[uidOf(e)] = append(moved[uidOf(e)], t.Unix())
 	}
-	return moved, errs
+	return moved
 }

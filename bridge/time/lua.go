@@ -101,8 +101,7 @@ func newObject(L *lua.LState, v any, mt *lua.LTable) *lua.LUserData {
 // calendarObject is what time.calendar returns: a calendar seen from the
 // module's zone.
 type calendarObject struct {
-	r   *resolved
-	loc *time.Location
+	v *view
 }
 
 // calendar is time.calendar(name).
@@ -115,21 +114,26 @@ func (e *luaEnv) calendar(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("time.calendar: %v", err)
 	}
-	L.Push(newObject(L, &calendarObject{r: c.in(e.m.zone), loc: e.m.zone}, e.calMeta))
+	L.Push(newObject(L, &calendarObject{v: c.in(e.m.zone)}, e.calMeta))
 	return 1
 }
 
 func calendarMethods() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"contains": func(L *lua.LState) int {
-			c := self[*calendarObject](L, "calendar:contains")
-			_, closed := c.r.closures.at(instantArg(L, "calendar:contains", 2).Unix())
-			L.Push(lua.LBool(closed))
+			const fn = "calendar:contains"
+			c := self[*calendarObject](L, fn)
+			u := instantArg(L, fn, 2).Unix()
+			defer guard(L, fn)
+			L.Push(lua.LBool(c.v.closed(u)))
 			return 1
 		},
 		"event": func(L *lua.LState) int {
-			c := self[*calendarObject](L, "calendar:event")
-			ev, ok := c.r.event(instantArg(L, "calendar:event", 2).Unix())
+			const fn = "calendar:event"
+			c := self[*calendarObject](L, fn)
+			u := instantArg(L, fn, 2).Unix()
+			defer guard(L, fn)
+			ev, ok := c.v.event(u)
 			if !ok {
 				L.Push(lua.LNil)
 				return 1
@@ -141,11 +145,26 @@ func calendarMethods() map[string]lua.LGFunction {
 	}
 }
 
+// guard turns a year of a calendar that could not be expanded (a
+// *blockError panic from deep in the hours logic) into a Lua error of
+// method fn. It is deferred after the arguments are read.
+func guard(L *lua.LState, fn string) {
+	if p := recover(); p != nil {
+		if be, ok := p.(*blockError); ok {
+			L.RaiseError("%s: %v", fn, be)
+		}
+		panic(p)
+	}
+}
+
 func hoursMethods() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"open": func(L *lua.LState) int {
-			h := self[*hours](L, "hours:open")
-			L.Push(lua.LBool(h.open(instantArg(L, "hours:open", 2).Unix())))
+			const fn = "hours:open"
+			h := self[*hours](L, fn)
+			u := instantArg(L, fn, 2).Unix()
+			defer guard(L, fn)
+			L.Push(lua.LBool(h.open(u)))
 			return 1
 		},
 		"next_open":  hoursSearch("hours:next_open", (*hours).nextOpen, "never opens"),
@@ -160,6 +179,7 @@ func hoursSearch(fn string, find func(*hours, int64) (int64, bool), never string
 	return func(L *lua.LState) int {
 		h := self[*hours](L, fn)
 		t := instantArg(L, fn, 2)
+		defer guard(L, fn)
 		u, ok := find(h, t.Unix())
 		if !ok {
 			L.Push(lua.LNil)

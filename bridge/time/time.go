@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // zones must not depend on the host's zoneinfo
 
@@ -25,6 +26,10 @@ type Options struct {
 	// Zone is where time.now, time.hours and time.calendar are when a
 	// script names no zone; nil means time.Local.
 	Zone *time.Location
+	// Clock, when set, is read by Load for the year around which the
+	// calendars' recurrences are expanded (the load window); nil means
+	// time.Now. Give it the clock the calls see (luavm.Options.Clock).
+	Clock func() time.Time
 }
 
 // Module is the "time" Lua module.
@@ -49,7 +54,12 @@ type Options struct {
 // absent. Calendars are the built-in "israel" and calendars/NAME.ics of
 // the scripts directory.
 type Module struct {
-	zone *time.Location
+	zone  *time.Location
+	clock func() time.Time
+	// known are the calendar names of the directory Load read last, with
+	// the built-in ones, sorted: what the literal checks of Signatures
+	// accept. Before any Load, the built-in ones.
+	known atomic.Pointer[[]string]
 }
 
 // New returns the module.
@@ -57,15 +67,32 @@ func New(o Options) *Module {
 	if o.Zone == nil {
 		o.Zone = time.Local
 	}
-	return &Module{zone: o.Zone}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	m := &Module{zone: o.Zone, clock: o.Clock}
+	builtins := sortedNames(withBuiltins(nil))
+	m.known.Store(&builtins)
+	return m
 }
 
 // Load reads and parses dir/calendars/*.ics for one load of the scripts
 // directory and returns the loader of that load's VMs, which share the
-// parsed calendars read-only. Every broken file is reported, by file and
-// line.
+// parsed calendars read-only. Recurrences are expanded from 1 January of
+// the year before the clock's to the end of the third year after it;
+// other years are expanded when a query first needs them. A file loaded
+// before with the same content and year is not parsed again. Every broken
+// file is reported, by file and line.
 func (m *Module) Load(dir string) (lua.LGFunction, error) {
-	cals, err := readCalendars(dir)
+	cals, known, err := readCalendars(dir, m.clock().UTC().Year())
+	names := sortedNames(withBuiltins(nil))
+	for _, n := range known {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	m.known.Store(&names)
 	if err != nil {
 		return nil, err
 	}
@@ -82,22 +109,81 @@ func (m *Module) Loader(L *lua.LState) int {
 	return m.loader(withBuiltins(nil))(L)
 }
 
-// Signatures describe the module's functions for ivrouter check.
+// Signatures describe the module's functions for ivrouter check, with
+// checks of literal arguments that run the runtime's own parsers, so that
+// time.now("Asia/Jerusalm"), time.calendar("holidayz") and
+// time.hours{mon = "8-18"} fail the check with the error the call would
+// raise. Calendar names are checked against the directory Load read last.
 func (m *Module) Signatures() map[string]luavm.Signature {
 	str := []string{"string"}
+	option := func(name string, read func(lua.LValue) error) luavm.Option {
+		return luavm.Option{Name: name, Types: str, Check: func(v any) error {
+			if err := read(luaValue(v)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		}}
+	}
+	ranges := func(v lua.LValue) error { _, err := rangesOption(v); return err }
 	opts := make([]luavm.Option, 0, len(dayKeys)+3)
 	for _, d := range dayKeys {
-		opts = append(opts, luavm.Option{Name: d, Types: str})
+		opts = append(opts, option(d, ranges))
 	}
+	closed := option("closed", m.checkCalendar("want calendar names"))
+	closed.Types = []string{"string", "table"}
 	opts = append(opts,
-		luavm.Option{Name: "zone", Types: str},
-		luavm.Option{Name: "closed", Types: []string{"string", "table"}},
-		luavm.Option{Name: "eve", Types: str})
+		option("zone", func(v lua.LValue) error { _, err := zoneOption(v); return err }),
+		closed,
+		option("eve", ranges))
 	return map[string]luavm.Signature{
-		"now":      {},
-		"calendar": {},
-		"hours":    {OptionsArg: 1, Options: opts},
+		"now": {Args: []luavm.Arg{{Check: func(v any) error {
+			_, err := zoneValue(luaValue(v))
+			return err
+		}}}},
+		"calendar": {Args: []luavm.Arg{{Check: func(v any) error {
+			return m.checkCalendar("name must be a string")(luaValue(v))
+		}}}},
+		"hours": {OptionsArg: 1, Options: opts},
 	}
+}
+
+// checkCalendar checks a literal calendar name against the known ones;
+// notString begins the message for a value of another type.
+func (m *Module) checkCalendar(notString string) func(lua.LValue) error {
+	return func(v lua.LValue) error {
+		s, ok := v.(lua.LString)
+		if !ok {
+			return fmt.Errorf("%s, got %s", notString, v.Type())
+		}
+		names := *m.known.Load()
+		if slices.Contains(names, string(s)) {
+			return nil
+		}
+		return unknownCalendar(string(s), names)
+	}
+}
+
+// luaValue is a literal of the linter (string, float64 or bool) as the
+// Lua value a call would get.
+func luaValue(v any) lua.LValue {
+	switch v := v.(type) {
+	case string:
+		return lua.LString(v)
+	case float64:
+		return lua.LNumber(v)
+	case bool:
+		return lua.LBool(v)
+	}
+	return lua.LNil
+}
+
+func sortedNames(cals map[string]*calendar) []string {
+	names := make([]string, 0, len(cals))
+	for n := range cals {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // withBuiltins adds the built-in calendars a file does not override.
@@ -111,11 +197,7 @@ func withBuiltins(cals map[string]*calendar) map[string]*calendar {
 
 // loader makes the loader of VMs that know cals.
 func (m *Module) loader(cals map[string]*calendar) lua.LGFunction {
-	names := make([]string, 0, len(cals))
-	for n := range cals {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := sortedNames(cals)
 	return func(L *lua.LState) int {
 		env := &luaEnv{m: m, cals: cals, names: names}
 		env.hoursMeta = objectMeta(L, "time.hours", hoursMethods())
@@ -143,31 +225,36 @@ func (e *luaEnv) lookupCalendar(name string) (*calendar, error) {
 	if c, ok := e.cals[name]; ok {
 		return c, nil
 	}
-	return nil, fmt.Errorf("unknown calendar %q (known: %s)", name, strings.Join(e.names, ", "))
+	return nil, unknownCalendar(name, e.names)
+}
+
+func unknownCalendar(name string, known []string) error {
+	return fmt.Errorf("unknown calendar %q (known: %s)", name, strings.Join(known, ", "))
 }
 
 // now is time.now([zone]).
 func (e *luaEnv) now(L *lua.LState) int {
-	loc := e.zoneArg(L, "time.now", 1)
+	loc, err := zoneValue(L.Get(1))
+	if err != nil {
+		L.RaiseError("time.now: %v", err)
+	}
+	if loc == nil {
+		loc = e.m.zone
+	}
 	L.Push(timeTable(L, luavm.Now(L).In(loc)))
 	return 1
 }
 
-// zoneArg reads an optional zone name.
-func (e *luaEnv) zoneArg(L *lua.LState, fn string, n int) *time.Location {
-	switch v := L.Get(n).(type) {
+// zoneValue reads time.now's optional zone name: nil, without an error,
+// when there is none.
+func zoneValue(v lua.LValue) (*time.Location, error) {
+	switch v := v.(type) {
 	case *lua.LNilType:
-		return e.m.zone
+		return nil, nil
 	case lua.LString:
-		loc, err := loadZone(string(v))
-		if err != nil {
-			L.RaiseError("%s: %v", fn, err)
-		}
-		return loc
-	default:
-		L.RaiseError("%s: zone must be a string such as \"Asia/Jerusalem\", got %s", fn, v.Type())
+		return loadZone(string(v))
 	}
-	return nil
+	return nil, fmt.Errorf("zone must be a string such as \"Asia/Jerusalem\", got %s", v.Type())
 }
 
 var zones sync.Map // name → *time.Location: LoadLocation parses tzdata on every call
