@@ -126,3 +126,29 @@ func TestADirectoryWithoutRoutesIsRefused(t *testing.T) {
 		t.Errorf("the old set should keep serving: %q", got)
 	}
 }
+
+// The pattern functions are ivrouter's own (strlib.go), outside the
+// interpreter's accounting: they charge the call themselves.
+func TestPatternFunctionsChargeTheCall(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"p.lua": `return function(what)
+  local s = string.rep("x", 64 * 1024)
+  local ok, err = pcall(function()
+    if what == "gsub" then return s:gsub("x", string.rep("y", 100)) end
+    if what == "expand" then return s:gsub("(x)", "%1%1%1%1%1%1%1%1%1%1%1%1%1%1%1%1") end
+    if what == "gmatch" then for _ in s:gmatch("()") do end return end
+    if what == "small" then return ("a,b,c"):gsub(",", ";") end
+  end)
+  if ok then return "ok" end
+  return err
+end`,
+	}, luavm.Options{VMs: 1, CallMemory: 1 << 20})
+	for _, what := range []string{"gsub", "expand", "gmatch"} {
+		if got := mustCall(t, e, "p", 0, what); !strings.Contains(got, "call memory budget spent") {
+			t.Errorf("%s of 64 KiB in a 1 MiB budget: %q", what, got)
+		}
+	}
+	if got := mustCall(t, e, "p", 0, "small"); got != "ok" {
+		t.Errorf("a small gsub: %q", got)
+	}
+}

@@ -94,7 +94,7 @@ func (v *vm) find(L *lua.LState, pat, str string, offset, limit int) []pattern.M
 	p, err := v.patterns.get(pat)
 	var ms []pattern.Match
 	if err == nil {
-		ms, err = p.Find(str, offset, limit, v.ctx.Done())
+		ms, err = p.Find(str, offset, limit, v.ctx.Done(), v.ctx.Alloc)
 	}
 	if err != nil {
 		L.RaiseError("%s", err.Error())
@@ -239,10 +239,12 @@ func (v *vm) strGsub(L *lua.LState) int {
 		if !ok {
 			continue
 		}
+		v.charge(L, 2*(m.Capture(0)-last+len(s))) // the builder grows by doubling
 		b.WriteString(str[last:m.Capture(0)])
 		b.WriteString(s)
 		last = m.Capture(1)
 	}
+	v.charge(L, 2*(len(str)-last))
 	b.WriteString(str[last:])
 	L.Push(lua.LString(b.String()))
 	L.Push(lua.LNumber(len(ms)))
@@ -263,9 +265,19 @@ func replacement(L *lua.LState, str string, repl lua.LValue, m pattern.Match) (s
 	return "", false
 }
 
+// charge asks the call's memory budget for n bytes, raising its error.
+func (v *vm) charge(L *lua.LState, n int) {
+	if err := v.ctx.Alloc(n); err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+}
+
 // expand substitutes %0-%9 in repl. "%%" is "%", a "%" before anything
 // else is kept with it, and a final "%" is kept: gopher-lua's reading.
 func expand(L *lua.LState, str, repl string, m pattern.Match) string {
+	if err := Alloc(L, 2*len(repl)); err != nil { // the bytes, then the string
+		L.RaiseError("%s", err.Error())
+	}
 	out := make([]byte, 0, len(repl))
 	for i := 0; i < len(repl); i++ {
 		c := repl[i]
@@ -278,7 +290,11 @@ func expand(L *lua.LState, str, repl string, m pattern.Match) string {
 		case d == '%':
 			out = append(out, '%')
 		case '0' <= d && d <= '9':
-			out = append(out, capturedString(L, m, str, 2*int(d-'0'))...)
+			c := capturedString(L, m, str, 2*int(d-'0'))
+			if err := Alloc(L, len(c)); err != nil {
+				L.RaiseError("%s", err.Error())
+			}
+			out = append(out, c...)
 		default:
 			out = append(out, '%', d)
 		}

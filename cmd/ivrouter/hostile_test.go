@@ -64,6 +64,7 @@ func TestHostileScripts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			before := logs.n.Load()
 			attack(t, addr, name, want)
+			t.Logf("RSS %d MiB, peak %d MiB", procStatus(t, pid, "VmRSS")>>20, procStatus(t, pid, "VmHWM")>>20)
 			if grew := logs.n.Load() - before; grew > 8<<20 {
 				t.Errorf("the log grew %d bytes during the attack", grew)
 			}
@@ -165,14 +166,17 @@ func answersLine(t *testing.T, path string) []int {
 }
 
 // peakRSS is the process's high-water resident set, from /proc.
-func peakRSS(t *testing.T, pid int) int {
+func peakRSS(t *testing.T, pid int) int { return procStatus(t, pid, "VmHWM") }
+
+// procStatus reads a size in bytes from /proc/PID/status.
+func procStatus(t *testing.T, pid int, field string) int {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	m := regexp.MustCompile(field + `:\s+(\d+) kB`).FindSubmatch(status)
 	if m == nil {
-		t.Fatalf("no VmHWM in /proc/%d/status", pid)
+		t.Fatalf("no %s in /proc/%d/status", field, pid)
 	}
 	kb, _ := strconv.Atoi(string(m[1]))
 	return kb << 10

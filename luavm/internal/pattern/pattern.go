@@ -92,6 +92,10 @@ func Compile(pattern string) (p *Pattern, err error) {
 	return &Pattern{insts: insts, mustHead: pat.MustHead, slots: slots}, nil
 }
 
+// MatchSize is what a match costs besides its captures (4 bytes each): its
+// slice header, and the room the slice of matches grows by.
+const MatchSize = 48
+
 // Match is the captures of one match, laid out as pm.MatchData's: pairs of
 // start and end offsets into the subject, the whole match first, a position
 // capture holding its 1-based position in both halves of its pair.
@@ -111,10 +115,13 @@ func (m Match) Capture(idx int) int { return int(m.caps[idx] >> 1) }
 // limit matches (so -1 finds all, and 0 stops at the first start that fails,
 // pm's quirk) or after the first start when the pattern is anchored. It fails with an *Error when the match is too deep or uses a
 // missing capture, and with ErrCancelled soon after stop is closed; a nil
-// stop never stops.
-func (p *Pattern) Find(src string, offset, limit int, stop <-chan struct{}) (matches []Match, err error) {
+// stop never stops. Before keeping each match it asks alloc (when not nil)
+// for the match's bytes and returns alloc's error: a pattern that matches
+// every byte of a megabyte string keeps a million matches.
+func (p *Pattern) Find(src string, offset, limit int, stop <-chan struct{}, alloc func(n int) error) (matches []Match, err error) {
 	defer recoverError(&err)
 	m := machine{src: src, insts: p.insts, stop: stop}
+	size := MatchSize + 4*p.slots
 	for sp := offset; sp <= len(src); {
 		if m.caps == nil {
 			m.caps = make([]uint32, 0, p.slots)
@@ -123,6 +130,11 @@ func (p *Pattern) Find(src string, offset, limit int, stop <-chan struct{}) (mat
 		ok, nsp := m.run(0, sp, 0)
 		sp++
 		if ok {
+			if alloc != nil {
+				if err := alloc(size); err != nil {
+					return nil, err
+				}
+			}
 			sp = max(sp, nsp)
 			// The match keeps the scratch captures; the next start, if
 			// any, gets new ones.

@@ -28,7 +28,7 @@ func forkFind(p, src string, offset, limit int) ([]Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.Find(src, offset, limit, nil)
+	return c.Find(src, offset, limit, nil, nil)
 }
 
 // diff describes how the fork's answer differs from pm's, or is "".
@@ -119,7 +119,7 @@ func TestCompiledPatternIsReusable(t *testing.T) {
 	}
 	for _, src := range []string{"a1", "22b", "", "x333"} {
 		want, _, _ := pmFind("(%d+)", src, 0, -1)
-		got, err := p.Find(src, 0, -1, nil)
+		got, err := p.Find(src, 0, -1, nil, nil)
 		if d := diff(want, nil, got, err); d != "" {
 			t.Errorf("%q: %s", src, d)
 		}
@@ -135,7 +135,7 @@ func TestFindStopsWhenStopCloses(t *testing.T) {
 	src := strings.Repeat("a", 300000)
 	res := make(chan error, 1)
 	go func() {
-		_, err := p.Find(src, 0, 1, stop)
+		_, err := p.Find(src, 0, 1, stop, nil)
 		res <- err
 	}()
 	close(stop)
@@ -185,7 +185,7 @@ func BenchmarkMatch(b *testing.B) {
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if ms, _ := p.Find(src, 0, 1, nil); len(ms) != 1 {
+			if ms, _ := p.Find(src, 0, 1, nil, nil); len(ms) != 1 {
 				b.Fatal("no match")
 			}
 		}
@@ -199,4 +199,27 @@ func BenchmarkMatch(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestFindAsksAllocForEachMatch(t *testing.T) {
+	p, err := Compile("(x)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked, budget := 0, 10*(MatchSize+4*4)
+	full := errors.New("budget spent")
+	alloc := func(n int) error {
+		if asked+n > budget {
+			return full
+		}
+		asked += n
+		return nil
+	}
+	ms, err := p.Find(strings.Repeat("x", 10), 0, -1, nil, alloc)
+	if err != nil || len(ms) != 10 {
+		t.Fatalf("10 matches in a budget of 10: %d, %v", len(ms), err)
+	}
+	if _, err := p.Find("x", 0, -1, nil, alloc); err != full {
+		t.Fatalf("the 11th match: %v, want the budget's error", err)
+	}
 }
