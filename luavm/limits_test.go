@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/luavmtest"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -150,5 +152,54 @@ end`,
 	}
 	if got := mustCall(t, e, "p", 0, "small"); got != "ok" {
 		t.Errorf("a small gsub: %q", got)
+	}
+}
+
+// Calls beyond their first MiB draw on the shared memory; one that finds
+// it taken by another call in flight is refused, while small calls go on.
+func TestSharedMemoryBoundsCallsInFlight(t *testing.T) {
+	hold := make(chan struct{})
+	holding := make(chan struct{})
+	mods := []luavm.Module{{Name: "m", Loader: charge}, {Name: "wait", Loader: func(L *lua.LState) int {
+		L.Push(L.NewFunction(func(L *lua.LState) int {
+			close(holding)
+			<-hold
+			return 0
+		}))
+		return 1
+	}}}
+	e := newEngine(t, map[string]string{
+		"big.lua": `local m, wait = require("m"), require("wait")
+return function(x)
+  if x == "hold" then m.alloc(3 * 1024 * 1024) wait() return "held" end
+  local ok, err = pcall(m.alloc, 3 * 1024 * 1024)
+  if ok then return "granted" end
+  return err
+end`,
+		"small.lua": `local m = require("m")
+return function(x) m.alloc(512 * 1024) return "small" end`,
+	}, luavm.Options{VMs: 3, CallMemory: 8 << 20, SharedMemory: 3 << 20, Modules: mods, Deadline: time.Minute})
+	held := make(chan string, 1)
+	go func() {
+		c := &luavmtest.Call{In: "hold", CallID: "call-hold"}
+		if _, err := e.Run("big", 0, time.Now(), c); err != nil {
+			c.Out = err.Error()
+		}
+		held <- c.Out
+	}()
+	<-holding // 3 MiB charged: 1 private, 2 shared
+	if got := mustCall(t, e, "big", 0, "a"); !strings.Contains(got, "shared memory (3 MiB) is in use by other calls") {
+		t.Errorf("3 MiB (2 shared) with 1 MiB of the shared memory left: %q", got)
+	}
+	if got := mustCall(t, e, "small", 0, "a"); got != "small" {
+		t.Errorf("a call within its first MiB: %q", got)
+	}
+	close(hold)
+	if got := <-held; got != "held" {
+		t.Fatalf("the holding call: %q", got)
+	}
+	// Its memory is given back when it ends.
+	if got := mustCall(t, e, "big", 0, "a"); got != "granted" {
+		t.Errorf("after the holding call ended: %q", got)
 	}
 }

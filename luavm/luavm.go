@@ -95,6 +95,14 @@ type Options struct {
 	// crash. It counts what is allocated, not what is live: a string
 	// rebuilt in a loop counts every copy.
 	CallMemory int
+	// SharedMemory bounds what every call in flight together may charge
+	// beyond the first MiB each (PrivateMemory): a VM's calls that overran
+	// their deadline still run until they notice, so VMs × 2 calls can
+	// hold CallMemory each at once. Past it, a call that asks for more
+	// gets ErrMemory, while calls within their first MiB, which is every
+	// ordinary call, are never refused. Zero means no shared bound; give
+	// it a fraction of the process's memory limit.
+	SharedMemory int
 	// LogLines and LogBytes bound what one call may write with print and
 	// log.*; past them lines are dropped and one line says how many.
 	LogLines, LogBytes int
@@ -103,8 +111,9 @@ type Options struct {
 	// call's instant is when its request arrived.
 	Clock func() time.Time
 
-	stats *poolStats // shared by every Set an Engine builds
-	halt  *halt      // closed by Engine.Close: calls in flight give up
+	stats  *poolStats  // shared by every Set an Engine builds
+	shared *sharedPool // SharedMemory, likewise
+	halt   *halt       // closed by Engine.Close: calls in flight give up
 }
 
 // PoolStats count what the VM pool has done since the engine started,
@@ -137,8 +146,11 @@ const (
 	DefaultMaxString   = 4 << 20
 	DefaultLoadTimeout = 2 * time.Second
 	DefaultCallMemory  = 64 << 20
-	DefaultLogLines    = 100
-	DefaultLogBytes    = 64 << 10
+	// PrivateMemory is what a call may charge before it draws on
+	// SharedMemory.
+	PrivateMemory   = 1 << 20
+	DefaultLogLines = 100
+	DefaultLogBytes = 64 << 10
 	// MaxDeadline is Voicenter's own limit: past it, the call is on its
 	// failover whatever we answer.
 	MaxDeadline = 5 * time.Second
@@ -173,6 +185,10 @@ func (o Options) withDefaults() Options {
 	}
 	if o.stats == nil {
 		o.stats = &poolStats{}
+	}
+	if o.shared == nil {
+		o.shared = &sharedPool{}
+		o.shared.free.Store(int64(o.SharedMemory))
 	}
 	if o.halt == nil {
 		o.halt = &halt{ch: make(chan struct{})}
@@ -278,7 +294,11 @@ type runCtx struct {
 	job   *job
 	clock func() time.Time // Options.Clock
 	mem   int              // Options.CallMemory
-	ticks uint32
+	// shared is Options.SharedMemory's pool, nil when it is unbounded;
+	// sharedSize its size, for errors.
+	shared     *sharedPool
+	sharedSize int
+	ticks      uint32
 }
 
 // expired is Done's channel once a call is past its deadline.
@@ -352,12 +372,43 @@ func (c *runCtx) Alloc(n int) error {
 	if j == nil {
 		return nil
 	}
-	j.mem += n
-	if j.mem > c.mem {
+	if n > c.mem-j.mem { // n may be math.MaxInt: compare, then add
+		j.mem = c.mem
 		return fmt.Errorf("%w: over %s", ErrMemory, sizeText(c.mem))
+	}
+	j.mem += n
+	if over := j.mem - PrivateMemory - j.shared; over > 0 && c.shared != nil {
+		take := (over + sharedChunk - 1) / sharedChunk * sharedChunk
+		if !c.shared.take(take) {
+			j.mem -= n
+			return fmt.Errorf("%w: the scripts' shared memory (%s) is in use by other calls", ErrMemory, sizeText(c.sharedSize))
+		}
+		j.shared += take
 	}
 	return nil
 }
+
+// sharedChunk is how much of SharedMemory a call takes at a time, so that
+// the pool's counter is touched once per MiB, not once per table.
+const sharedChunk = 1 << 20
+
+// sharedPool is SharedMemory's free bytes. Calls take from it in chunks
+// and give back when they end.
+type sharedPool struct{ free atomic.Int64 }
+
+func (p *sharedPool) take(n int) bool {
+	for {
+		f := p.free.Load()
+		if f < int64(n) {
+			return false
+		}
+		if p.free.CompareAndSwap(f, f-int64(n)) {
+			return true
+		}
+	}
+}
+
+func (p *sharedPool) give(n int) { p.free.Add(int64(n)) }
 
 // Alloc charges n bytes, about to be allocated for the call L is
 // answering, to its memory budget; an error means the budget is spent and

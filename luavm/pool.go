@@ -21,6 +21,7 @@ type job struct {
 	replaced bool // the caller started a worker to replace this one
 	expired  bool // the VM saw its deadline pass (runCtx.Done)
 	mem      int  // bytes charged to the call (runCtx.Alloc)
+	shared   int  // of them, bytes taken from Options.SharedMemory
 	log      logUse
 	logLimit logUse
 	err      error
@@ -43,7 +44,7 @@ var jobPool = sync.Pool{New: func() any {
 func getJob() *job { return jobPool.Get().(*job) }
 
 func putJob(j *job) {
-	j.script, j.call, j.err, j.replaced, j.expired, j.mem, j.log = nil, nil, nil, false, false, 0, logUse{}
+	j.script, j.call, j.err, j.replaced, j.expired, j.mem, j.shared, j.log = nil, nil, nil, false, false, 0, 0, logUse{}
 	j.state.Store(queued)
 	jobPool.Put(j)
 }

@@ -67,6 +67,9 @@ func newVM(set *Set) *vm {
 		envOf:  map[*lua.LTable]*env{},
 	}
 	v.ctx.clock, v.ctx.mem = set.opts.Clock, set.opts.CallMemory
+	if set.opts.SharedMemory > 0 {
+		v.ctx.shared, v.ctx.sharedSize = set.opts.shared, set.opts.SharedMemory
+	}
 	L.SetContext(&v.ctx)
 	for _, lib := range []struct {
 		name string
@@ -359,6 +362,15 @@ func (v *vm) load(s *Script) (*env, error) {
 	return e, nil
 }
 
+// endJob detaches j from the VM and gives back the shared memory it took.
+func (v *vm) endJob(j *job) {
+	v.ctx.job = nil
+	if j.shared > 0 {
+		v.ctx.shared.give(j.shared)
+		j.shared = 0
+	}
+}
+
 // preload instantiates every script ahead of traffic, under a time limit so
 // a top level that never returns fails the load instead of hanging it.
 func (v *vm) preload(scripts []*Script, timeout time.Duration) error {
@@ -366,7 +378,7 @@ func (v *vm) preload(scripts []*Script, timeout time.Duration) error {
 	t := time.AfterFunc(timeout, func() { close(j.abort) })
 	defer t.Stop()
 	v.ctx.job = j
-	defer func() { v.ctx.job = nil }()
+	defer v.endJob(j)
 	var errs []error
 	seen := map[string]bool{} // a broken lib fails every script requiring it
 	for _, s := range scripts {
@@ -397,7 +409,7 @@ func (v *vm) requireLib(name string) error {
 // call runs s's handler for the current job.
 func (v *vm) call(j *job) error {
 	v.ctx.job = j
-	defer func() { v.ctx.job = nil }()
+	defer v.endJob(j)
 	e, err := v.load(j.script)
 	if err != nil {
 		return &Error{Where: j.script.Path, Msg: err.Error()}

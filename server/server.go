@@ -90,6 +90,10 @@ type Config struct {
 	// luavm.Options.CallMemory); LogLines and LogBytes bound what one call
 	// may log. Zero takes luavm's defaults.
 	CallMemory, LogLines, LogBytes int
+	// SharedMemory bounds what all calls in flight may allocate together
+	// beyond their first MiB each (luavm.Options.SharedMemory); zero is
+	// no shared bound.
+	SharedMemory int
 	// Timezone is the time module's zone when a script names none; nil is
 	// the machine's local zone.
 	Timezone *time.Location
@@ -236,9 +240,10 @@ func (s *Server) vmOptions() (luavm.Options, error) {
 		Logger:   s.log,
 		Clock:    s.cfg.Clock,
 
-		CallMemory: s.cfg.CallMemory,
-		LogLines:   s.cfg.LogLines,
-		LogBytes:   s.cfg.LogBytes,
+		CallMemory:   s.cfg.CallMemory,
+		SharedMemory: s.cfg.SharedMemory,
+		LogLines:     s.cfg.LogLines,
+		LogBytes:     s.cfg.LogBytes,
 	}, nil
 }
 

@@ -79,6 +79,7 @@ type options struct {
 	callMemory      bytesValue
 	callLogBytes    bytesValue
 	memoryLimit     bytesValue
+	scriptMemory    bytesValue
 	cacheBytes      bytesValue
 	cacheValueBytes bytesValue
 	stateBytes      bytesValue
@@ -125,7 +126,8 @@ func newOptions(cmd string, stderr io.Writer) *options {
 	fs.Var(&o.callMemory, "call-memory", "bytes one call may allocate (strings, tables, values it hands to modules); past it the script gets a Lua error (suffixes KiB, MiB)")
 	fs.IntVar(&o.cfg.LogLines, "call-log-lines", luavm.DefaultLogLines, "lines one call may write with print and log.*; the rest are counted in one line")
 	fs.Var(&o.callLogBytes, "call-log-bytes", "bytes one call may write with print and log.* (suffixes KiB, MiB)")
-	fs.Var(&o.memoryLimit, "memory-limit", "Go's soft memory limit for the process: the garbage collector works harder as it nears (suffixes MiB, GiB; 0 for none)")
+	fs.Var(&o.memoryLimit, "memory-limit", "the process's memory budget: Go's soft limit is set to 90% of it, and the garbage collector works harder as it nears (suffixes MiB, GiB; 0 for none)")
+	fs.Var(&o.scriptMemory, "script-memory", "bytes all calls in flight may allocate together beyond their first MiB each; a call past it gets a Lua error (default a quarter of --memory-limit)")
 	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host or *.domain (ports 80/443 only), host:port or *.domain:port (repeatable, or comma-separated) (default any host but ivrouter's own ports and the cloud metadata address)")
 	fs.StringVar(&o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
 	fs.IntVar(&o.cfg.CacheEntries, "cache-entries", 100000, "most entries the cache module holds")
@@ -202,6 +204,10 @@ func (o *options) finish(env lookupEnv) error {
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
 	o.cfg.CallMemory, o.cfg.LogBytes = int(o.callMemory), int(o.callLogBytes)
+	o.cfg.SharedMemory = int(o.scriptMemory)
+	if o.cfg.SharedMemory == 0 {
+		o.cfg.SharedMemory = int(o.memoryLimit) / 4
+	}
 	o.cfg.CacheBytes, o.cfg.CacheValueBytes, o.cfg.StateBytes = int(o.cacheBytes), int(o.cacheValueBytes), int(o.stateBytes)
 	o.cfg.DenyHosts = ownAddresses(o.listen, o.adminListen)
 	o.cfg.AllowHosts = o.allowHosts
@@ -306,7 +312,10 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		return code
 	}
 	if o.memoryLimit > 0 {
-		debug.SetMemoryLimit(int64(o.memoryLimit))
+		// Go's limit counts the heap and the runtime's own memory, not the
+		// binary or the C side of threads: a tenth is left for those, so
+		// the process's resident size stays under --memory-limit.
+		debug.SetMemoryLimit(int64(o.memoryLimit) / 10 * 9)
 	}
 	logw := newLogWriter(stderr)
 	defer logw.Close()
