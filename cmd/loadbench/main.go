@@ -2,6 +2,7 @@
 // same workload, in one run, and prints a markdown table for the README.
 //
 //	go run ./cmd/loadbench [-rounds N] [-seconds N] [-conns N] [-only LIST]
+//	go run ./cmd/loadbench -soak 10m [-soak-rate 100] [-soak-bad 0.01]
 //
 // The workload is the Voicenter API docs' layer-5 case: IVR_LAYER_INPUT with
 // DTMF 12345678 on layer 5 for 1000 distinct callers, answered GO_TO_LAYER 12
@@ -34,6 +35,11 @@
 //
 //	apt-get install wrk nginx-light libnginx-mod-http-lua lua-cjson nodejs
 //
+// With -soak, loadbench instead serves testdata/hostile (the hostile-script
+// suite's attacks and its healthy layer-5 script) at a fixed rate for the
+// given time, a fraction of the calls going to the attacks in turn, and
+// prints RSS, goroutines, and late, wrong and unanswered calls every 30 s.
+//
 // The machine's other work shows in the figures: compare the ratios within
 // one run, not absolute numbers across runs or machines.
 package main
@@ -61,6 +67,9 @@ type config struct {
 	adminListen string
 	keep        bool
 	serveCRM    string
+	soak        time.Duration
+	soakRate    int
+	soakBad     float64
 }
 
 // peerNames are the peers, in table order.
@@ -81,6 +90,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.loadCPU, "load-cpu", "1", "CPU wrk (and the CRM stub) run on")
 	fs.StringVar(&c.adminListen, "admin-listen", "127.0.0.1:0", "ivrouter's --admin-listen, passed only if ivrouter has that flag")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temp dir with the servers' logs")
+	fs.DurationVar(&c.soak, "soak", 0, "instead of the comparison, soak ivrouter for this long on testdata/hostile (e.g. 10m)")
+	fs.IntVar(&c.soakRate, "soak-rate", 100, "calls per second in a soak, sent on a clock")
+	fs.Float64Var(&c.soakBad, "soak-bad", 0.01, "fraction of a soak's calls sent to the attacks")
 	fs.StringVar(&c.serveCRM, "serve-crm", "", "internal: serve the CRM stub on this address (loadbench runs itself so)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -110,6 +122,9 @@ func parseFlags(args []string) (*config, error) {
 	if c.only["workloads"] {
 		c.only["ivrouter"] = true // the workloads are compared with its layer-5 row
 	}
+	if c.soak < 0 || c.soakRate < 1 || c.soakBad <= 0 || c.soakBad > 1 {
+		return nil, fmt.Errorf("-soak must not be negative, -soak-rate positive, -soak-bad in (0, 1]")
+	}
 	if c.rounds < 1 || c.seconds < 1 || c.warmup < 0 || c.conns < 1 {
 		return nil, fmt.Errorf("-rounds, -seconds and -conns must be positive, -warmup not negative")
 	}
@@ -130,6 +145,9 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if cfg.soak > 0 {
+		os.Exit(runSoak(cfg))
 	}
 	// An interrupted run must not leave servers pinned to the CPUs.
 	sig := make(chan os.Signal, 1)
