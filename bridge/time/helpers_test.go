@@ -32,10 +32,11 @@ func utc(t testing.TB, s string) time.Time {
 }
 
 // engine loads files (scripts and calendars) with the time module, its
-// zone Asia/Jerusalem, every call's instant read from clock.
+// zone Asia/Jerusalem, every call's instant read from clock. The load
+// reads clock too, for the years its calendars are expanded over.
 func engine(t testing.TB, clock func() time.Time, files map[string]string) *luavm.Engine {
 	t.Helper()
-	m := btime.New(btime.Options{Zone: zone(t, "Asia/Jerusalem")})
+	m := btime.New(btime.Options{Zone: zone(t, "Asia/Jerusalem"), Clock: clock})
 	return luavmtest.Engine(t, files, luavm.Options{
 		VMs:     1,
 		Modules: []luavm.Module{{Name: "time", Load: m.Load, Signatures: m.Signatures()}},

@@ -52,6 +52,11 @@ var israelEves = []struct{ date, name string }{
 	{"2024-10-02", "Erev Rosh Hashana"}, {"2024-10-11", "Erev Yom Kippur"}, {"2024-10-16", "Erev Sukkot"},
 	{"2025-04-12", "Erev Pesach"}, {"2025-06-01", "Erev Shavuot"},
 	{"2026-09-20", "Erev Yom Kippur"}, {"2027-04-21", "Erev Pesach"}, {"2032-05-15", "Erev Shavuot"},
+	// The eves of the last days of Sukkot and Pesach: Hoshana Rabba (21
+	// Tishri, the day before Shemini Atzeret) and 20 Nisan (the day before
+	// Pesach VII), by the dates of Shemini Atzeret and Pesach VII above.
+	{"2026-10-02", "Hoshana Rabba"}, {"2027-10-22", "Hoshana Rabba"}, {"2024-10-23", "Hoshana Rabba"},
+	{"2026-04-07", "Erev Pesach VII"}, {"2027-04-27", "Erev Pesach VII"}, {"2025-04-18", "Erev Pesach VII"},
 }
 
 // Days that are not holidays though they could be mistaken for some: 5
@@ -134,5 +139,28 @@ func TestHoursEves(t *testing.T) {
 	// Without eve =, an eve is a normal day.
 	checkProbes(t, e, "plain", []probe{
 		{"2026-04-01T11:00:00Z", true, "2026-04-01T11:00:00Z", "2026-04-01T15:00:00Z"},
+	})
+}
+
+// The eves of Pesach VII and Shemini Atzeret shorten the day before them,
+// as the other eves do.
+func TestHoursLastDayEves(t *testing.T) {
+	e := hoursEngine(t, map[string]string{
+		"clinic": `sun = "08:00-18:00", mon = "08:00-18:00", tue = "08:00-18:00", wed = "08:00-18:00",
+  thu = "08:00-18:00", fri = "08:00-18:00", zone = "Asia/Jerusalem", closed = "israel", eve = "08:00-13:00"`,
+	}, nil)
+	checkProbes(t, e, "clinic", []probe{
+		// Erev Pesach VII 2026, Tuesday 7 April (IDT, +3): until 13:00;
+		// Pesach VII on Wednesday; open Thursday.
+		{"2026-04-07T09:59:59Z", true, "2026-04-07T09:59:59Z", "2026-04-07T10:00:00Z"},
+		{"2026-04-07T10:00:00Z", false, "2026-04-09T05:00:00Z", "2026-04-07T10:00:00Z"},
+		// Monday before: a full day.
+		{"2026-04-06T14:00:00Z", true, "2026-04-06T14:00:00Z", "2026-04-06T15:00:00Z"},
+		// Hoshana Rabba 2027, Friday 22 October: until 13:00; Shemini
+		// Atzeret on Saturday; open Sunday.
+		{"2027-10-22T09:00:00Z", true, "2027-10-22T09:00:00Z", "2027-10-22T10:00:00Z"},
+		{"2027-10-22T11:00:00Z", false, "2027-10-24T05:00:00Z", "2027-10-22T11:00:00Z"},
+		// Erev Pesach VII 2027, Tuesday 27 April.
+		{"2027-04-27T11:00:00Z", false, "2027-04-29T05:00:00Z", "2027-04-27T11:00:00Z"},
 	})
 }
