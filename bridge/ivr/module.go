@@ -621,6 +621,12 @@ func checkCustomData(L *lua.LState, fn string, v lua.LValue) []Field {
 	}
 	// Lua tables have no order; sorted keys make answers repeatable.
 	slices.SortFunc(out, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+	// A number key and a string key (1 and "1") would name one JSON key twice.
+	for i := 1; i < len(out); i++ {
+		if out[i].Key == out[i-1].Key {
+			L.RaiseError("%s: custom_data has the key %q twice, as a number and as a string", fn, clip(out[i].Key))
+		}
+	}
 	return out
 }
 

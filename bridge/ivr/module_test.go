@@ -392,6 +392,8 @@ func TestBuilderErrors(t *testing.T) {
 		{`ivr.dial(ivr.phone("0501234567"), {custom_data = {a = {b = 1}}})`, `ivr.dial: custom_data.a must be a string, number or boolean`},
 		{`ivr.go_to_layer(1, {custom_data = {f = print}})`, `ivr.go_to_layer: custom_data.f must be a string, number or boolean`},
 		{`ivr.go_to_layer(1, {custom_data = {[true] = 1}})`, `ivr.go_to_layer: custom_data keys must be strings, got true`},
+		{`ivr.go_to_layer(1, {custom_data = {"a", ["1"] = "b"}})`, `ivr.go_to_layer: custom_data has the key "1" twice, as a number and as a string`},
+		{`ivr.dial(ivr.phone("0501234567"), {custom_data = {[1.5] = 1, ["1.5"] = 2}})`, `ivr.dial: custom_data has the key "1.5" twice`},
 		{`ivr.go_to_layer(1, {custom_data = "x=1"})`, `ivr.go_to_layer: custom_data must be a table, got "x=1"`},
 		// Targets.
 		{`ivr.dial({}, {next_vo_id = 1})`, `ivr.dial: targets is empty`},
