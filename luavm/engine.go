@@ -53,7 +53,8 @@ func (e *Engine) Reload() (*Set, error) {
 
 // Stats reports the pool's counters.
 func (e *Engine) Stats() PoolStats {
-	return PoolStats{Waits: e.opts.stats.waits.Load(), Replaced: e.opts.stats.replaced.Load()}
+	return PoolStats{Waits: e.opts.stats.waits.Load(), Replaced: e.opts.stats.replaced.Load(),
+		SharedMemory: int64(e.opts.SharedMemory) - e.opts.shared.free.Load()}
 }
 
 // Current is the set serving calls now.

@@ -188,6 +188,9 @@ return function(x) m.alloc(512 * 1024) return "small" end`,
 		held <- c.Out
 	}()
 	<-holding // 3 MiB charged: 1 private, 2 shared
+	if got := e.Stats().SharedMemory; got != 2<<20 {
+		t.Errorf("shared memory held: %d, want 2 MiB", got)
+	}
 	if got := mustCall(t, e, "big", 0, "a"); !strings.Contains(got, "shared memory (3 MiB) is in use by other calls") {
 		t.Errorf("3 MiB (2 shared) with 1 MiB of the shared memory left: %q", got)
 	}
@@ -199,6 +202,9 @@ return function(x) m.alloc(512 * 1024) return "small" end`,
 		t.Fatalf("the holding call: %q", got)
 	}
 	// Its memory is given back when it ends.
+	if got := e.Stats().SharedMemory; got != 0 {
+		t.Errorf("shared memory held after every call ended: %d", got)
+	}
 	if got := mustCall(t, e, "big", 0, "a"); got != "granted" {
 		t.Errorf("after the holding call ended: %q", got)
 	}

@@ -125,6 +125,9 @@ type PoolStats struct {
 	// Replaced counts VMs closed after a call overran or failed, and
 	// started afresh.
 	Replaced uint64
+	// SharedMemory is the bytes of Options.SharedMemory that calls in
+	// flight hold now.
+	SharedMemory int64
 }
 
 type poolStats struct{ waits, replaced atomic.Uint64 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"log/slog"
 	"sync"
 	"time"
@@ -148,6 +149,14 @@ func (s *Server) reject(ctx *fasthttp.RequestCtx, start time.Time, status int, o
 
 // transportError answers requests fasthttp could not read.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	if op, ok := err.(*net.OpError); ok && op.Timeout() && len(ctx.Request.Header.RawHeaders()) == 0 {
+		// A new connection that sent nothing before --read-timeout: no
+		// request to answer. fasthttp would still write this handler's
+		// answer, which a client that opened the connection ahead of a
+		// request reads as that request's; closing first drops it.
+		ctx.Conn().Close()
+		return
+	}
 	status := fasthttp.StatusBadRequest
 	msg := "unreadable request: " + err.Error()
 	var small *fasthttp.ErrSmallBuffer

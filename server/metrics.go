@@ -137,6 +137,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "ivrouter_vm_replaced_total",
 			Help: "VMs closed and started afresh after a call failed or overran.",
 		}, func() float64 { return float64(s.engine.Stats().Replaced) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ivrouter_script_memory_shared_bytes",
+			Help: "Bytes of --script-memory that calls in flight hold: near it, calls that allocate much are refused.",
+		}, func() float64 { return float64(s.engine.Stats().SharedMemory) }),
 		&scrapeCollector{s: s})
 	m.none = m.seriesFor(nil)
 	return m

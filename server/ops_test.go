@@ -511,6 +511,26 @@ func TestSlowClientIsCutByTheReadTimeout(t *testing.T) {
 	}
 }
 
+// A client may open a connection ahead of its next request (Go's
+// transport does, racing a dial against a connection coming free) and
+// leave it unused. When the read timeout closes it, no answer may be
+// written: the client would read it as the answer to a request it sends
+// on that connection just then.
+func TestAConnectionThatSentNothingIsClosedWithoutAnAnswer(t *testing.T) {
+	dir := scriptsDir(t, map[string]string{"layers/5.lua": `return function() return ivr.go_to_layer(12) end`})
+	url, _ := start(t, Config{Scripts: dir, ReadTimeout: 100 * time.Millisecond})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(conn) // returns when the server closes the connection
+	if err != nil || len(got) != 0 {
+		t.Errorf("an unused connection got %q (%v), want it closed with nothing written", got, err)
+	}
+}
+
 func TestCallLogOneLinePerRequestWithTheScriptsOwnLines(t *testing.T) {
 	var logs bytes.Buffer
 	var mu sync.Mutex
