@@ -35,7 +35,7 @@ func (s *Server) modules() ([]luavm.Module, error) {
 		state: state.New(state.Options{TTL: s.cfg.StateTTL, MaxBytes: s.cfg.StateBytes, Store: s.cfg.StateStore, Now: s.cfg.Clock}),
 	}
 	s.mods = m
-	clock := btime.New(btime.Options{Zone: s.cfg.Timezone})
+	clock := btime.New(btime.Options{Zone: s.cfg.Timezone, Clock: s.cfg.Clock})
 	return []luavm.Module{
 		{Name: "ivr", Loader: m.ivr.Loader, Global: true, Signatures: ivr.Signatures()},
 		{Name: "http", Loader: m.http.Loader, Signatures: bhttp.Signatures()},
