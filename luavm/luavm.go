@@ -73,6 +73,21 @@ type Option struct {
 	Check func(v any) error
 }
 
+// LiteralValue is a literal the static checks hand to a Check (a string,
+// float64 or bool) as the Lua value a call would get, so that a check can
+// run the module's own parser of that argument.
+func LiteralValue(v any) lua.LValue {
+	switch v := v.(type) {
+	case string:
+		return lua.LString(v)
+	case float64:
+		return lua.LNumber(v)
+	case bool:
+		return lua.LBool(v)
+	}
+	return lua.LNil
+}
+
 // Options configure how scripts are loaded and run.
 type Options struct {
 	// Modules are the Go modules scripts may require, besides lib.* scripts.

@@ -118,7 +118,7 @@ func (m *Module) Signatures() map[string]luavm.Signature {
 	str := []string{"string"}
 	option := func(name string, read func(lua.LValue) error) luavm.Option {
 		return luavm.Option{Name: name, Types: str, Check: func(v any) error {
-			if err := read(luaValue(v)); err != nil {
+			if err := read(luavm.LiteralValue(v)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			return nil
@@ -137,11 +137,11 @@ func (m *Module) Signatures() map[string]luavm.Signature {
 		option("eve", ranges))
 	return map[string]luavm.Signature{
 		"now": {Args: []luavm.Arg{{Check: func(v any) error {
-			_, err := zoneValue(luaValue(v))
+			_, err := zoneValue(luavm.LiteralValue(v))
 			return err
 		}}}},
 		"calendar": {Args: []luavm.Arg{{Check: func(v any) error {
-			return m.checkCalendar("name must be a string")(luaValue(v))
+			return m.checkCalendar("name must be a string")(luavm.LiteralValue(v))
 		}}}},
 		"hours": {OptionsArg: 1, Options: opts},
 	}
@@ -161,20 +161,6 @@ func (m *Module) checkCalendar(notString string) func(lua.LValue) error {
 		}
 		return unknownCalendar(string(s), names)
 	}
-}
-
-// luaValue is a literal of the linter (string, float64 or bool) as the
-// Lua value a call would get.
-func luaValue(v any) lua.LValue {
-	switch v := v.(type) {
-	case string:
-		return lua.LString(v)
-	case float64:
-		return lua.LNumber(v)
-	case bool:
-		return lua.LBool(v)
-	}
-	return lua.LNil
 }
 
 func sortedNames(cals map[string]*calendar) []string {
