@@ -155,6 +155,20 @@ func (m *Module) Bytes() int64 {
 	return 0
 }
 
+// ErrNoFlush is Flush's error for a Store that is not a Flusher.
+var ErrNoFlush = errors.New("the cache store cannot flush (it is not a cache.Flusher)")
+
+// Flush drops the cached entries whose key starts with prefix, all of them
+// for "", and returns how many it dropped. Loaders running meanwhile still
+// store what they load.
+func (m *Module) Flush(prefix string) (int, error) {
+	f, ok := m.store.(Flusher)
+	if !ok {
+		return 0, ErrNoFlush
+	}
+	return f.Flush(prefix), nil
+}
+
 // Loader builds the module table in L.
 func (m *Module) Loader(L *lua.LState) int {
 	t := L.CreateTable(0, 4)

@@ -417,3 +417,50 @@ func TestConcurrentWritersKeepTheCountExact(t *testing.T) {
 		t.Errorf("bytes %d, want %d: the sum of what is held", got, want)
 	}
 }
+
+// TestFlushDropsByPrefixAndGivesBytesBack: Flush("contact:") drops those
+// keys only, expired ones too, and their bytes; Flush("") drops the rest.
+func TestFlushDropsByPrefixAndGivesBytesBack(t *testing.T) {
+	s := cache.NewMemoryStoreWith(cache.MemoryOptions{MaxEntries: 10, MaxBytes: 1 << 20, Grace: time.Minute})
+	now := time.Now()
+	for _, k := range []string{"contact:1", "contact:2", "route:1"} {
+		if err := s.Set(k, cache.Entry{Value: "v", Expires: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Expired, still held for its grace period.
+	if err := s.Set("contact:3", cache.Entry{Value: "v", Expires: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	kept := int64(luavm.SizeOf("v") + len("route:1") + cache.EntryOverhead)
+	if n := s.Flush("contact:"); n != 3 {
+		t.Errorf("Flush(contact:) dropped %d, want 3", n)
+	}
+	if _, ok := s.Get("contact:1"); ok {
+		t.Error("contact:1 survived its flush")
+	}
+	if _, ok := s.Get("route:1"); !ok {
+		t.Error("route:1 was flushed with contact:")
+	}
+	if s.Len() != 1 || s.Bytes() != kept {
+		t.Errorf("after the flush: %d entries, %d bytes; want 1, %d", s.Len(), s.Bytes(), kept)
+	}
+	if n := s.Flush("nothing:"); n != 0 {
+		t.Errorf("Flush of an unused prefix dropped %d", n)
+	}
+	if n := s.Flush(""); n != 1 || s.Len() != 0 || s.Bytes() != 0 {
+		t.Errorf("Flush(\"\") dropped %d, left %d entries, %d bytes", n, s.Len(), s.Bytes())
+	}
+
+	// Through the module; a store that cannot flush says so.
+	m := cache.New(cache.Options{Store: s})
+	s.Set("a", cache.Entry{Value: 1, Expires: now.Add(time.Hour)})
+	if n, err := m.Flush(""); n != 1 || err != nil {
+		t.Errorf("Module.Flush: %d, %v", n, err)
+	}
+	if _, err := cache.New(cache.Options{Store: noFlush{}}).Flush(""); err != cache.ErrNoFlush {
+		t.Errorf("a store without Flush: %v", err)
+	}
+}
+
+type noFlush struct{ cache.Store }

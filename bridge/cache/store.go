@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,6 +178,31 @@ func (s *MemoryStore) DeleteExpired() { s.c.DeleteExpired() }
 
 // Delete implements Store.
 func (s *MemoryStore) Delete(key string) { s.c.Delete(key) }
+
+// Flusher is a Store that can drop many entries at once: Module.Flush, the
+// admin listener's POST /-/cache/flush, needs it.
+type Flusher interface {
+	// Flush drops every entry whose key starts with prefix (all of them
+	// for ""), expired ones included, and returns how many it dropped.
+	Flush(prefix string) int
+}
+
+// Flush implements Flusher. An entry set while it runs may be dropped or
+// kept; each entry's bytes come back as for Delete.
+func (s *MemoryStore) Flush(prefix string) int {
+	s.mu.Lock()
+	var keys []string
+	for k := range s.held {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	s.mu.Unlock() // go-cache's eviction hook takes s.mu
+	for _, k := range keys {
+		s.c.Delete(k)
+	}
+	return len(keys)
+}
 
 // Len is the number of entries held, expired ones included until swept.
 func (s *MemoryStore) Len() int {
