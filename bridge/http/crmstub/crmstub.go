@@ -1,5 +1,5 @@
 // Package crmstub is a small CRM over HTTP: contacts from a JSON file, looked
-// up by phone or ID. `ivrouter democrm` serves it so the example scripts work
+// up by phone or ID. `ivrouter serve --demo-crm FILE` serves it so the example scripts work
 // on a fresh machine, and tests switch it into fault modes (slow, failing,
 // broken answers) to show what a bad CRM costs a caller.
 package crmstub
