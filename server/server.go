@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,11 @@ type Config struct {
 	// Token, when set, must come with every request: as the token query
 	// parameter of the layer's URL or as an Authorization: Bearer header.
 	Token string
+	// AdminToken, when set, must come with every request to the admin
+	// listener's write endpoints (POST /-/reload, POST /-/cache/flush), as
+	// ?token= or Authorization: Bearer; empty takes Token. With neither,
+	// those endpoints answer loopback clients only.
+	AdminToken string
 	// AllowIPs, when set, are the only addresses calls may come from.
 	AllowIPs []netip.Prefix
 	// TrustProxies are proxies whose X-Forwarded-For names the caller.
@@ -184,7 +190,10 @@ type Server struct {
 	access  *access
 	certs   *certs
 	loaded  atomic.Int64 // unix nanoseconds of the last successful load
-	stopped atomic.Bool  // shutting down: not ready for new calls
+	// reloadMu makes reloads, by SIGHUP or by the admin listener, run
+	// one at a time.
+	reloadMu sync.Mutex
+	stopped  atomic.Bool // shutting down: not ready for new calls
 }
 
 // New loads the scripts directory and returns a server ready to Serve.
@@ -275,6 +284,20 @@ func (s *Server) Engine() *luavm.Engine { return s.engine }
 // every problem. It reads the TLS certificate again too, keeping the one
 // being served if that fails.
 func (s *Server) Reload() error {
+	_, err := s.reload()
+	return err
+}
+
+// reload is Reload, also returning the scripts serving once it is done.
+// Reloads, by SIGHUP or by the admin listener, run one at a time.
+func (s *Server) reload() (*luavm.Set, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	err := s.reloadLocked()
+	return s.engine.Current(), err
+}
+
+func (s *Server) reloadLocked() error {
 	start := time.Now()
 	set, err := s.engine.Reload()
 	s.metrics.reloaded(err)
@@ -305,7 +328,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.certs != nil {
 		ln = tls.NewListener(ln, s.certs.config())
 	}
-	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.certs != nil, "scripts", set.Dir(), "version", set.Version(), "deadline", s.cfg.Deadline)
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.certs != nil, "scripts", set.Dir(), "version", set.Version(), "deadline", s.cfg.Deadline, "pid", os.Getpid())
 	if s.cfg.Deadline >= luavm.WarnDeadline {
 		s.log.Warn("deadline leaves little slack before Voicenter's 5 s limit: late answers send calls to the failover", "deadline", s.cfg.Deadline)
 	}
