@@ -132,7 +132,8 @@ func FuzzBuilders(f *testing.F) {
 		`say(date("2019-02-29"), {next_layer: 1})`,
 		`say(datetime("2019-12-14T24:00:00"), {next_layer: inf})`,
 		`dial(phone("0501234567"), {caller_id: "0722776772", caller_name: "Voicenter", max_call_duration: 1800, max_dial_duration: 60, next_vo_id: 15, recording: true, custom_data: {a: "b"}})`,
-		`dial([phone("+972 (50) 123-4567"), extension("sip_123.a@b"), {type: "phone", target: 501234567}, {type: "EXTENSION", target: "x"}])`,
+		`dial([phone("+972 (50) 123-4567"), extension("sip_123.a@b"), {type: "phone", target: "00972501234567"}, {type: "EXTENSION", target: "x"}])`,
+		`dial([phone(501234567), {type: "phone", target: 501234567}], {caller_id: 722776772})`,
 		`dial({type: "Phone", target: "12"}, {recording: false, max_call_duration: 86400, max_dial_duration: 1})`,
 		`dial([phone(1e20)], {max_call_duration: 86401, next_vo_id: "5"})`,
 		`dial(extension(""), {caller_id: "+"})`,
@@ -275,8 +276,19 @@ func checkAnswer(t *testing.T, in string, a *ivr.Action, out []byte) {
 			if tg.Target == "" || tg.Type != "PHONE" && tg.Type != "EXTENSION" {
 				t.Fatalf("%q: target %+v: %s", in, tg, out)
 			}
+			if tg.Type == "PHONE" && !onlyDigits(tg.Target) {
+				t.Fatalf("%q: phone target %q is not Voicenter's digits: %s", in, tg.Target, out)
+			}
+		}
+		if !onlyDigits(a.CallerID) {
+			t.Fatalf("%q: CALLER_ID %q is not Voicenter's digits: %s", in, a.CallerID, out)
 		}
 	}
+}
+
+// onlyDigits: Voicenter's phone numbers, international ones without + or 00.
+func onlyDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // uniqueKeys reads one JSON value and reports an object that names a key

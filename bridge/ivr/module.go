@@ -549,26 +549,51 @@ func checkText(L *lua.LState, fn, name string, v lua.LValue) string {
 	return ""
 }
 
-// checkPhone accepts digits with an optional leading +, dropping the spaces,
-// dashes and brackets CRMs like to store.
+// checkPhone reads a phone number in the form Voicenter dials, or raises
+// the error phoneProblem names.
 func checkPhone(L *lua.LState, fn, name string, v lua.LValue) string {
-	var s string
-	switch v := v.(type) {
-	case lua.LString:
-		s = strings.Map(func(r rune) rune {
-			if r == ' ' || r == '-' || r == '(' || r == ')' {
-				return -1
-			}
-			return r
-		}, string(v))
-	case lua.LNumber:
-		s = v.String()
+	s, problem := phoneProblem(name, v)
+	if problem != "" {
+		L.RaiseError("%s: %s", fn, problem)
 	}
-	if len(s) >= 2 && len(s) <= 20 && allDigits(strings.TrimPrefix(s, "+")) {
-		return s
+	return s
+}
+
+// phoneProblem reads a phone number in the form Voicenter dials: an
+// international number, written after + or 00, as its digits from the
+// country code on (+972501234567 is 972501234567), a local one as written.
+// The spaces, dashes and brackets CRMs like to store are dropped. It returns
+// what is wrong with v instead, naming it name.
+func phoneProblem(name string, v lua.LValue) (string, string) {
+	if n, ok := v.(lua.LNumber); ok {
+		return "", numberNotString(name, n)
 	}
-	L.RaiseError("%s: %s must be a phone number (digits, an optional leading +), got %s", fn, name, describe(v))
-	return ""
+	s, _ := v.(lua.LString)
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, string(s))
+	international := false
+	for _, prefix := range []string{"+", "00"} {
+		if rest, ok := strings.CutPrefix(digits, prefix); ok {
+			digits, international = rest, true
+			break
+		}
+	}
+	// A country code never starts with 0: +05... is a local number mistyped.
+	if len(digits) < 2 || len(digits) > 20 || !allDigits(digits) || international && digits[0] == '0' {
+		return "", name + " must be a phone number (digits; an international one after + or 00), got " + describe(v)
+	}
+	return digits, ""
+}
+
+// numberNotString refuses a Lua number where digits are wanted: the script
+// wrote 0501234567, Lua read 501234567, and the leading zero is gone before
+// a builder sees it.
+func numberNotString(name string, n lua.LNumber) string {
+	return name + ` must be a string ("0501234567"): a Lua number loses its leading zero, got number ` + n.String()
 }
 
 func checkExtension(L *lua.LState, fn, name string, v lua.LValue) string {
@@ -639,19 +664,14 @@ func checkRecording(v lua.LValue) (string, string) {
 }
 
 func checkDigits(v lua.LValue) (string, string) {
-	var s string
-	switch v := v.(type) {
-	case lua.LString:
-		s = string(v)
-	case lua.LNumber:
-		if v >= 0 && float64(v) == float64(int64(v)) {
-			s = v.String()
-		}
+	if n, ok := v.(lua.LNumber); ok {
+		return "", numberNotString("digits", n)
 	}
-	if s == "" || len(s) > 64 || !allDigits(s) {
+	s, _ := v.(lua.LString)
+	if s == "" || len(s) > 64 || !allDigits(string(s)) {
 		return "", "digits must be a string of 0-9, got " + describe(v)
 	}
-	return s, ""
+	return string(s), ""
 }
 
 func checkNumber(v lua.LValue) (string, string) {

@@ -192,17 +192,17 @@ func TestDialDefaults(t *testing.T) {
 
 func TestDialOptionsOverrideDefaults(t *testing.T) {
 	a := build(t, docsState(t), `return ivr.dial({ivr.extension("sip_1.a@b"), ivr.phone("+972 (50) 123-4567"), {type = "extension", target = 42}}, {
-		caller_id = 501234567, next_vo_id = 0, recording = false, max_call_duration = 86400, max_dial_duration = 1,
+		caller_id = "+972 50 123 4567", next_vo_id = 0, recording = false, max_call_duration = 86400, max_dial_duration = 1,
 		custom_data = {n = 5, ok = true, [3] = "three"}})`)
 	want := ivr.Action{
 		Kind:     ivr.Dial,
-		CallerID: "501234567",
+		CallerID: "972501234567",
 		Layer:    0,
 		MaxCall:  86400,
 		MaxDial:  1,
 		Targets: []ivr.Target{
 			{Type: "EXTENSION", Target: "sip_1.a@b"},
-			{Type: "PHONE", Target: "+972501234567"},
+			{Type: "PHONE", Target: "972501234567"},
 			{Type: "EXTENSION", Target: "42"},
 		},
 		CustomData:    []ivr.Field{{Key: "3", Value: "three"}, {Key: "n", Value: 5.0}, {Key: "ok", Value: true}},
@@ -262,8 +262,7 @@ func TestItemBuilders(t *testing.T) {
 	}{
 		{`ivr.recording("a b.mp3")`, ivr.Item{Type: "Recording", Content: "a b.mp3"}},
 		{`ivr.digits("0501234567")`, ivr.Item{Type: "Digits", Content: "0501234567"}},
-		{`ivr.digits(501234567)`, ivr.Item{Type: "Digits", Content: "501234567"}},
-		{`ivr.digits(0)`, ivr.Item{Type: "Digits", Content: "0"}},
+		{`ivr.digits("0")`, ivr.Item{Type: "Digits", Content: "0"}},
 		{`ivr.number(112)`, ivr.Item{Type: "Number", Content: "112"}},
 		{`ivr.number(0)`, ivr.Item{Type: "Number", Content: "0"}},
 		{`ivr.number("007")`, ivr.Item{Type: "Number", Content: "7"}},
@@ -286,12 +285,15 @@ func TestTargetBuilders(t *testing.T) {
 		want ivr.Target
 	}{
 		{`ivr.phone("0501234567")`, ivr.Target{Type: "PHONE", Target: "0501234567"}},
-		{`ivr.phone("+972-50-123 4567")`, ivr.Target{Type: "PHONE", Target: "+972501234567"}},
+		{`ivr.phone("+972-50-123 4567")`, ivr.Target{Type: "PHONE", Target: "972501234567"}},
+		{`ivr.phone("+972501234567")`, ivr.Target{Type: "PHONE", Target: "972501234567"}},
+		{`ivr.phone("00972501234567")`, ivr.Target{Type: "PHONE", Target: "972501234567"}},
+		{`ivr.phone("00 1 (212) 555-0100")`, ivr.Target{Type: "PHONE", Target: "12125550100"}},
 		{`ivr.phone("(03) 123-4567")`, ivr.Target{Type: "PHONE", Target: "031234567"}},
-		{`ivr.phone(501234567)`, ivr.Target{Type: "PHONE", Target: "501234567"}},
 		{`ivr.extension("sip123")`, ivr.Target{Type: "EXTENSION", Target: "sip123"}},
 		{`ivr.extension(1001)`, ivr.Target{Type: "EXTENSION", Target: "1001"}},
 		{`{type = "Phone", target = "050 1234567"}`, ivr.Target{Type: "PHONE", Target: "0501234567"}},
+		{`{type = "PHONE", target = "+44 20 7946 0958"}`, ivr.Target{Type: "PHONE", Target: "442079460958"}},
 		{`{type = "EXTENSION", target = "a-b_c.d@e"}`, ivr.Target{Type: "EXTENSION", Target: "a-b_c.d@e"}},
 	} {
 		a := build(t, docsState(t), `return ivr.dial({`+tc.src+`})`)
@@ -376,8 +378,9 @@ func TestBuilderErrors(t *testing.T) {
 		{`ivr.digits("12a")`, `ivr.digits: digits must be a string of 0-9, got "12a"`},
 		{`ivr.digits("")`, `ivr.digits: digits must be a string of 0-9`},
 		{`ivr.digits("+972")`, `ivr.digits: digits must be a string of 0-9`},
-		{`ivr.digits(-1)`, `ivr.digits: digits must be a string of 0-9, got -1`},
-		{`ivr.digits(1.5)`, `ivr.digits: digits must be a string of 0-9, got 1.5`},
+		{`ivr.digits(-1)`, `ivr.digits: digits must be a string ("0501234567"): a Lua number loses its leading zero, got number -1`},
+		{`ivr.digits(0501234567)`, `ivr.digits: digits must be a string ("0501234567"): a Lua number loses its leading zero, got number 501234567`},
+		{`ivr.digits(1.5)`, `ivr.digits: digits must be a string ("0501234567")`},
 		{`ivr.number(-1)`, `ivr.number: n must be a whole number from 0, got -1`},
 		{`ivr.number(1.5)`, `ivr.number: n must be a whole number from 0, got 1.5`},
 		{`ivr.number(1e15)`, `ivr.number: n must be a whole number from 0`},
@@ -405,12 +408,20 @@ func TestBuilderErrors(t *testing.T) {
 		{`ivr.dial(ivr.number(1))`, `ivr.dial: targets must be ivr.phone(...) or ivr.extension(...), got ivr.item`},
 		{`ivr.dial({{type = "PHONE", target = "abc"}})`, `ivr.dial: targets[1].target must be a phone number`},
 		{`ivr.dial({{type = "EXTENSION", target = "a b"}})`, `ivr.dial: targets[1].target must be a Voicenter extension SIP code`},
-		{`ivr.phone("abc")`, `ivr.phone: number must be a phone number (digits, an optional leading +), got "abc"`},
+		{`ivr.phone("abc")`, `ivr.phone: number must be a phone number (digits; an international one after + or 00), got "abc"`},
+		{`ivr.phone(0501234567)`, `ivr.phone: number must be a string ("0501234567"): a Lua number loses its leading zero, got number 501234567`},
+		{`ivr.phone(972501234567)`, `ivr.phone: number must be a string ("0501234567"): a Lua number loses its leading zero, got number 972501234567`},
+		{`ivr.phone("00")`, `ivr.phone: number must be a phone number`},
+		{`ivr.phone("+0501234567")`, `ivr.phone: number must be a phone number`},
+		{`ivr.phone("000501234567")`, `ivr.phone: number must be a phone number`},
+		{`ivr.phone("+1")`, `ivr.phone: number must be a phone number`},
+		{`ivr.dial({{type = "PHONE", target = 501234567}})`, `ivr.dial: targets[1].target must be a string ("0501234567"): a Lua number loses its leading zero, got number 501234567`},
+		{`ivr.dial(ivr.phone("0501234567"), {caller_id = 722776772})`, `ivr.dial: caller_id must be a string ("0501234567"): a Lua number loses its leading zero, got number 722776772`},
 		{`ivr.phone("+")`, `ivr.phone: number must be a phone number`},
 		{`ivr.phone("5")`, `ivr.phone: number must be a phone number`},
 		{`ivr.phone("++972501234567")`, `ivr.phone: number must be a phone number`},
 		{`ivr.phone("050123456789012345678")`, `ivr.phone: number must be a phone number`},
-		{`ivr.phone()`, `ivr.phone: number must be a phone number (digits, an optional leading +), got nil`},
+		{`ivr.phone()`, `ivr.phone: number must be a phone number (digits; an international one after + or 00), got nil`},
 		{`ivr.extension("a b")`, `ivr.extension: code must be a Voicenter extension SIP code (letters, digits, _ - . @), got "a b"`},
 		{`ivr.extension("")`, `ivr.extension: code must be a Voicenter extension SIP code`},
 		{`ivr.extension(string.rep("a", 65))`, `ivr.extension: code must be a Voicenter extension SIP code`},

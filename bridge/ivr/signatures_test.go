@@ -47,7 +47,7 @@ var validValues = map[string]map[string]map[string]string{
 		"language":             {"string": `"HE"`},
 	},
 	"dial": {
-		"caller_id":         {"string": `"0722776772"`, "number": `722776772`},
+		"caller_id":         {"string": `"0722776772"`},
 		"caller_name":       {"string": `"Dana"`, "number": `42`},
 		"max_call_duration": {"number": `1800`},
 		"max_dial_duration": {"number": `30`},
@@ -210,4 +210,40 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// The literal checks refuse what the builders refuse, with their words: a
+// phone number or digits written as a Lua number has lost its leading zero.
+func TestSignaturesLiteralChecksMatchBuilders(t *testing.T) {
+	sigs := ivr.Signatures()
+	var callerID luavm.Option
+	for _, o := range sigs["dial"].Options {
+		if o.Name == "caller_id" {
+			callerID = o
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		check func(any) error
+		src   string // the same value given to the builder, %s
+	}{
+		{"phone", sigs["phone"].Args[0].Check, `ivr.phone(%s)`},
+		{"digits", sigs["digits"].Args[0].Check, `ivr.digits(%s)`},
+		{"caller_id", callerID.Check, `ivr.dial(ivr.phone("0501234567"), {caller_id = %s})`},
+	} {
+		for _, v := range []any{"0501234567", "+972 50-123-4567", "abc", 501234567.0, true} {
+			lit := fmt.Sprint(v)
+			if s, ok := v.(string); ok {
+				lit = fmt.Sprintf("%q", s)
+			}
+			_, runErr := eval(docsState(t), "return "+fmt.Sprintf(tc.src, lit))
+			err := tc.check(v)
+			if (err == nil) != (runErr == nil) || err != nil && !strings.Contains(runErr.Error(), err.Error()) {
+				t.Errorf("%s %s: check says %v, the builder %v", tc.name, lit, err, runErr)
+			}
+		}
+	}
+	if err := sigs["phone"].Args[0].Check(501234567.0); err == nil || !strings.Contains(err.Error(), "loses its leading zero") {
+		t.Errorf("ivr.phone(501234567): check says %v", err)
+	}
 }
