@@ -1,7 +1,6 @@
 package ivr
 
 import (
-	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -55,7 +54,8 @@ type Action struct {
 	Recording    bool
 	Targets      []Target
 	// CustomData is sent when HasCustomData; DIAL always sends it, since the
-	// documentation marks it mandatory there.
+	// documentation marks it mandatory there. SAY_DIGITS sends it last, after
+	// DATA, where Voicenter's SDK adds it to every answer.
 	CustomData    []Field
 	HasCustomData bool
 	// Reason says why a script answered Fail; it goes to the log, not the wire.
@@ -137,6 +137,7 @@ func (a *Action) AppendJSON(dst []byte) []byte {
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
+		dst = a.appendCustom(dst, a.HasCustomData)
 	case Dial:
 		dst = append(dst, `{"STATUS":0,"ACTION":"DIAL","CALLER_ID":`...)
 		dst = AppendString(dst, a.CallerID)
@@ -191,27 +192,9 @@ func (a *Action) appendCustom(dst []byte, send bool) []byte {
 		}
 		dst = AppendString(dst, f.Key)
 		dst = append(dst, ':')
-		dst = appendScalar(dst, f.Value)
+		dst = AppendString(dst, f.Value)
 	}
 	return append(dst, '}')
-}
-
-func appendScalar(dst []byte, v any) []byte {
-	switch v := v.(type) {
-	case string:
-		return AppendString(dst, v)
-	case bool:
-		return strconv.AppendBool(dst, v)
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return append(dst, "null"...)
-		}
-		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-			return strconv.AppendInt(dst, int64(v), 10)
-		}
-		return strconv.AppendFloat(dst, v, 'g', -1, 64)
-	}
-	return append(dst, "null"...)
 }
 
 const hexDigits = "0123456789abcdef"

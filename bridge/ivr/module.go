@@ -2,9 +2,12 @@ package ivr
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -169,7 +172,7 @@ func (r *Request) Table(L *lua.LState) *lua.LTable {
 		// A new table every call: its keys vary, and a handler may change it.
 		cd := L.CreateTable(0, len(r.CustomData))
 		for _, f := range r.CustomData {
-			cd.RawSetString(f.Key, scalarValue(f.Value))
+			cd.RawSetString(f.Key, lua.LString(f.Value))
 		}
 		t.RawSetString("custom_data", cd)
 	} else {
@@ -251,18 +254,6 @@ func holdsNumber(t *lua.LTable, k string, v int) bool {
 	return ok && cur == lua.LNumber(v)
 }
 
-func scalarValue(v any) lua.LValue {
-	switch v := v.(type) {
-	case string:
-		return lua.LString(v)
-	case float64:
-		return lua.LNumber(v)
-	case bool:
-		return lua.LBool(v)
-	}
-	return lua.LNil
-}
-
 type builders struct {
 	*Module
 	actionMT, itemMT, targetMT *lua.LTable
@@ -312,7 +303,7 @@ func (b *builders) goToLayer(L *lua.LState) int {
 	return 1
 }
 
-// ivr.say(items, {next_layer=, next_layer_if_failed=, language=})
+// ivr.say(items, {next_layer=, next_layer_if_failed=, language=, custom_data=})
 func (b *builders) say(L *lua.LState) int {
 	const fn = "ivr.say"
 	a, ud := newBoxed[Action](L, b.actionMT)
@@ -338,8 +329,10 @@ func (b *builders) say(L *lua.LState) int {
 				L.RaiseError("%s: language must be one of %s, got %s", fn, strings.Join(Languages, ", "), describe(v))
 			}
 			a.Language = lang
+		case "custom_data":
+			a.CustomData, a.HasCustomData = checkCustomData(L, fn, v), true
 		default:
-			unknownOption(L, fn, k, "next_layer, next_layer_if_failed, language")
+			unknownOption(L, fn, k, "next_layer, next_layer_if_failed, language, custom_data")
 		}
 	})
 	if a.Layer < 0 {
@@ -615,6 +608,14 @@ func checkExtension(L *lua.LState, fn, name string, v lua.LValue) string {
 	return s
 }
 
+// MaxCustomValue is the longest CUSTOM_DATA value, in UTF-16 code units:
+// Voicenter's SDK drops a longer one ("cant be more than 128 characters"),
+// counting as JavaScript's String length does. Hebrew letters count one,
+// an emoji two.
+const MaxCustomValue = 128
+
+// checkCustomData reads a flat custom_data table as CUSTOM_DATA: every value
+// a string, sorted by key.
 func checkCustomData(L *lua.LState, fn string, v lua.LValue) []Field {
 	t, ok := v.(*lua.LTable)
 	if !ok {
@@ -622,27 +623,8 @@ func checkCustomData(L *lua.LState, fn string, v lua.LValue) []Field {
 	}
 	out := make([]Field, 0, 4)
 	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
-		var key string
-		switch k := k.(type) {
-		case lua.LString:
-			key = string(k)
-		case lua.LNumber:
-			key = k.String()
-		default:
-			L.RaiseError("%s: custom_data keys must be strings, got %s", fn, describe(k))
-		}
-		var val any
-		switch v := v.(type) {
-		case lua.LString:
-			val = string(v)
-		case lua.LNumber:
-			val = float64(v)
-		case lua.LBool:
-			val = bool(v)
-		default:
-			L.RaiseError("%s: custom_data.%s must be a string, number or boolean (CUSTOM_DATA is flat), got %s", fn, key, describe(v))
-		}
-		out = append(out, Field{Key: key, Value: val})
+		key := customKey(L, fn, k)
+		out = append(out, Field{Key: key, Value: customValue(L, fn, key, v)})
 	}
 	// Lua tables have no order; sorted keys make answers repeatable.
 	slices.SortFunc(out, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
@@ -653,6 +635,64 @@ func checkCustomData(L *lua.LState, fn string, v lua.LValue) []Field {
 		}
 	}
 	return out
+}
+
+func customKey(L *lua.LState, fn string, k lua.LValue) string {
+	switch k := k.(type) {
+	case lua.LString:
+		return string(k)
+	case lua.LNumber:
+		return formatNumber(float64(k))
+	}
+	L.RaiseError("%s: custom_data keys must be strings, got %s", fn, describe(k))
+	return ""
+}
+
+// customValue sends a value as the string Voicenter keeps: numbers as a
+// script would print them, booleans as "true" and "false".
+func customValue(L *lua.LState, fn, key string, v lua.LValue) string {
+	var s string
+	switch v := v.(type) {
+	case lua.LString:
+		s = string(v)
+	case lua.LNumber:
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			L.RaiseError("%s: custom_data.%s must be a finite number, got %s", fn, clip(key), describe(v))
+		}
+		s = formatNumber(float64(v))
+	case lua.LBool:
+		s = v.String()
+	default:
+		L.RaiseError("%s: custom_data.%s must be a string, number or boolean (CUSTOM_DATA is flat), got %s", fn, clip(key), describe(v))
+	}
+	// No string has more UTF-16 units than bytes: most need no count.
+	if len(s) > MaxCustomValue {
+		if n := utf16Len(s); n > MaxCustomValue {
+			L.RaiseError("%s: custom_data.%s is %d characters long, Voicenter keeps at most %d", fn, clip(key), n, MaxCustomValue)
+		}
+	}
+	return s
+}
+
+// formatNumber writes a number as Lua's tostring does: whole numbers without
+// a fraction or exponent (12, not 1.2e+01), others in their shortest exact
+// form (1.5). Unlike tostring it does not depend on the platform's
+// conversion of numbers beyond int64.
+func formatNumber(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// utf16Len counts s as JavaScript's String length does. A byte that is not
+// UTF-8 counts one: AppendString sends it as U+FFFD.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 func checkRecording(v lua.LValue) (string, string) {

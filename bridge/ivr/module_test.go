@@ -205,7 +205,7 @@ func TestDialOptionsOverrideDefaults(t *testing.T) {
 			{Type: "PHONE", Target: "972501234567"},
 			{Type: "EXTENSION", Target: "42"},
 		},
-		CustomData:    []ivr.Field{{Key: "3", Value: "three"}, {Key: "n", Value: 5.0}, {Key: "ok", Value: true}},
+		CustomData:    []ivr.Field{{Key: "3", Value: "three"}, {Key: "n", Value: "5"}, {Key: "ok", Value: "true"}},
 		HasCustomData: true,
 	}
 	if !reflect.DeepEqual(*a, want) {
@@ -239,6 +239,22 @@ func TestSayLanguage(t *testing.T) {
 		if got := a.AppendJSON(nil); string(got) != want {
 			t.Errorf("got  %s\nwant %s", got, want)
 		}
+	}
+}
+
+// SAY_DIGITS sends CUSTOM_DATA last, after DATA, where Voicenter's SDK adds
+// it to every answer; without the option it sends none.
+func TestSayCustomData(t *testing.T) {
+	L := docsState(t)
+	a := build(t, L, `return ivr.say(ivr.number(1), {next_layer = 3, custom_data = {crm_id = 42, vip = true}})`)
+	want := `{"STATUS":0,"ACTION":"SAY_DIGITS","NEXT_LAYER":3,"LANGUAGE":"EN","DATA":[{"RecordType":"Number","Content":"1"}],` +
+		`"CUSTOM_DATA":{"crm_id":"42","vip":"true"}}`
+	if got := a.AppendJSON(nil); string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	a = build(t, L, `return ivr.say(ivr.number(1), {next_layer = 3, custom_data = {}})`)
+	if got := a.AppendJSON(nil); !strings.HasSuffix(string(got), `}],"CUSTOM_DATA":{}}`) {
+		t.Errorf("empty custom_data: %s", got)
 	}
 }
 
@@ -317,7 +333,15 @@ func TestGoToLayerOptions(t *testing.T) {
 		{`ivr.go_to_layer(12, {caller_name = "דנה \"D\""})`, `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12,"CALLER_NAME":"דנה \"D\""}`},
 		{`ivr.go_to_layer(12, {custom_data = {}})`, `{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12,"CUSTOM_DATA":{}}`},
 		{`ivr.go_to_layer(12, {custom_data = {b = 1.5, a = false, c = -3, ["d e"] = "x"}})`,
-			`{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12,"CUSTOM_DATA":{"a":false,"b":1.5,"c":-3,"d e":"x"}}`},
+			`{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12,"CUSTOM_DATA":{"a":"false","b":"1.5","c":"-3","d e":"x"}}`},
+		// Voicenter keeps CUSTOM_DATA values as strings: numbers go as a
+		// script prints them, whole ones without a fraction or exponent.
+		{`ivr.go_to_layer(12, {custom_data = {a = 12, b = 12.0, c = 0.1, d = -0.0, e = 1e15, f = 2^53, g = 1e20, h = 1e-7, [2] = true}})`,
+			`{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12,"CUSTOM_DATA":{"2":"true","a":"12","b":"12","c":"0.1","d":"0","e":"1000000000000000",` +
+				`"f":"9007199254740992","g":"1e+20","h":"1e-07"}}`},
+		{`ivr.go_to_layer(12, {custom_data = {v = string.rep("x", 128), w = string.rep("ש", 128), e = string.rep("😀", 64)}})`,
+			`{"STATUS":0,"ACTION":"GO_TO_LAYER","LAYER":12,"CUSTOM_DATA":{"e":"` + strings.Repeat("😀", 64) + `","v":"` + strings.Repeat("x", 128) +
+				`","w":"` + strings.Repeat("ש", 128) + `"}}`},
 	} {
 		a := build(t, docsState(t), "return "+tc.src)
 		if got := a.AppendJSON(nil); string(got) != tc.want {
@@ -398,6 +422,13 @@ func TestBuilderErrors(t *testing.T) {
 		{`ivr.go_to_layer(1, {custom_data = {"a", ["1"] = "b"}})`, `ivr.go_to_layer: custom_data has the key "1" twice, as a number and as a string`},
 		{`ivr.dial(ivr.phone("0501234567"), {custom_data = {[1.5] = 1, ["1.5"] = 2}})`, `ivr.dial: custom_data has the key "1.5" twice`},
 		{`ivr.go_to_layer(1, {custom_data = "x=1"})`, `ivr.go_to_layer: custom_data must be a table, got "x=1"`},
+		{`ivr.go_to_layer(1, {custom_data = {id = string.rep("x", 129)}})`, `ivr.go_to_layer: custom_data.id is 129 characters long, Voicenter keeps at most 128`},
+		{`ivr.dial(ivr.phone("0501234567"), {custom_data = {name = string.rep("ש", 129)}})`, `ivr.dial: custom_data.name is 129 characters long, Voicenter keeps at most 128`},
+		{`ivr.say(ivr.number(1), {next_layer = 1, custom_data = {e = string.rep("😀", 65)}})`, `ivr.say: custom_data.e is 130 characters long, Voicenter keeps at most 128`},
+		{`ivr.go_to_layer(1, {custom_data = {n = 0/0}})`, `ivr.go_to_layer: custom_data.n must be a finite number, got `},
+		{`ivr.go_to_layer(1, {custom_data = {n = -1/0}})`, `ivr.go_to_layer: custom_data.n must be a finite number, got -Inf`},
+		{`ivr.say(ivr.number(1), {next_layer = 1, custom_data = {"a", ["1"] = "b"}})`, `ivr.say: custom_data has the key "1" twice, as a number and as a string`},
+		{`ivr.say(ivr.number(1), {next_layer = 1, custom_data = {a = {}}})`, `ivr.say: custom_data.a must be a string, number or boolean`},
 		// Targets.
 		{`ivr.dial({}, {next_vo_id = 1})`, `ivr.dial: targets is empty`},
 		{`ivr.dial(nil, {next_vo_id = 1})`, `ivr.dial: targets is missing`},
@@ -599,17 +630,17 @@ func TestRequestTable(t *testing.T) {
 	r := ivr.Request{
 		DID: "0722776772", CallerID: "0501234567", UniqueID: "u1", DTMF: "1234",
 		LayerID: 5, PreviousLayerID: 4, HasPrevious: true, HasCustomData: true,
-		CustomData: []ivr.Field{{Key: "s", Value: "x"}, {Key: "n", Value: 1.5}, {Key: "b", Value: true}, {Key: "z", Value: nil}},
+		CustomData: []ivr.Field{{Key: "s", Value: "x"}, {Key: "n", Value: "1.5"}, {Key: "b", Value: "true"}},
 	}
 	L.SetGlobal("call", r.Table(L))
 	v, err := eval(L, `return string.format("%s|%s|%s|%s|%d|%s|%s|%s|%s|%s",
 		call.did, call.caller_id, call.ivr_unique_id, call.dtmf, call.layer_id,
-		tostring(call.previous_layer_id), call.custom_data.s, tostring(call.custom_data.n),
-		tostring(call.custom_data.b), tostring(call.custom_data.z))`)
+		tostring(call.previous_layer_id), call.custom_data.s, type(call.custom_data.n) .. " " .. call.custom_data.n,
+		type(call.custom_data.b) .. " " .. call.custom_data.b, tostring(call.custom_data.z))`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "0722776772|0501234567|u1|1234|5|4|x|1.5|true|nil"; v.String() != want {
+	if want := "0722776772|0501234567|u1|1234|5|4|x|string 1.5|string true|nil"; v.String() != want {
 		t.Errorf("call table reads %s, want %s", v, want)
 	}
 	bare := ivr.Request{DTMF: "0", LayerID: 7}

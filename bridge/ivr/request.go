@@ -31,11 +31,12 @@ type Request struct {
 	HasCustomData   bool    // CUSTOM_DATA was an object
 }
 
-// A Field is one entry of a flat CUSTOM_DATA object. Value is a string,
-// float64, bool or nil.
+// A Field is one entry of a flat CUSTOM_DATA object. Values are strings both
+// ways: Voicenter's SDK keeps CUSTOM_DATA values as strings (CallCustomParam),
+// so a number sent as 12 could come back as "12" anyway.
 type Field struct {
 	Key   string
-	Value any
+	Value string
 }
 
 // ErrBadRequest is wrapped by every error Decode returns, so callers can tell
@@ -216,35 +217,30 @@ func ParseLayer(s string) (int, bool) {
 	return n, true
 }
 
-// appendFields flattens CUSTOM_DATA: scalars keep their type, nested values
-// keep their JSON text, since Voicenter only carries flat objects onward.
+// appendFields flattens CUSTOM_DATA into strings, as a script reads them:
+// strings as sent, and numbers, booleans and nested values as their JSON
+// text. A null is left out: a Lua table cannot hold it.
 func appendFields(dst []Field, v *fastjson.Value) ([]Field, bool) {
 	obj, err := v.Object()
 	if err != nil {
 		return dst, false
 	}
 	obj.Visit(func(k []byte, v *fastjson.Value) {
-		dst = append(dst, Field{Key: string(k), Value: scalar(v)})
+		if v.Type() != fastjson.TypeNull {
+			dst = append(dst, Field{Key: string(k), Value: string(fieldText(v))})
+		}
 	})
 	return dst, true
 }
 
-func scalar(v *fastjson.Value) any {
-	switch v.Type() {
-	case fastjson.TypeString:
+// fieldText is a CUSTOM_DATA value's text: a string's own bytes, anything
+// else as JSON (numbers as they were written).
+func fieldText(v *fastjson.Value) []byte {
+	if v.Type() == fastjson.TypeString {
 		b, _ := v.StringBytes()
-		return string(b)
-	case fastjson.TypeNumber:
-		f, _ := v.Float64()
-		return f
-	case fastjson.TypeTrue:
-		return true
-	case fastjson.TypeFalse:
-		return false
-	case fastjson.TypeNull:
-		return nil
+		return b
 	}
-	return string(v.MarshalTo(nil))
+	return v.MarshalTo(nil)
 }
 
 // keyIs matches a field name the way Voicenter's documentation spells them:

@@ -189,18 +189,18 @@ func TestDecode(t *testing.T) {
 			req(func(r *ivr.Request) { r.PreviousLayerID, r.HasPrevious = 0, false })},
 		{"PREVIOUS_LAYER_ID object reads as absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":{}`),
 			req(func(r *ivr.Request) { r.PreviousLayerID, r.HasPrevious = 0, false })},
-		{"CUSTOM_DATA flat, in arrival order",
-			body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":{"z":"last?","CRM_cleint_ID":"12345","n":12.5,"i":7,"yes":true,"no":false,"nothing":null}`),
+		{"CUSTOM_DATA flat, in arrival order, values as strings, nulls left out",
+			body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":{"z":"last?","CRM_cleint_ID":"12345","n":12.5,"i":7,"e":1e3,"yes":true,"no":false,"nothing":null}`),
 			req(func(r *ivr.Request) {
 				r.HasCustomData = true
 				r.CustomData = []ivr.Field{
 					{Key: "z", Value: "last?"},
 					{Key: "CRM_cleint_ID", Value: "12345"},
-					{Key: "n", Value: 12.5},
-					{Key: "i", Value: 7.0},
-					{Key: "yes", Value: true},
-					{Key: "no", Value: false},
-					{Key: "nothing", Value: nil},
+					{Key: "n", Value: "12.5"},
+					{Key: "i", Value: "7"},
+					{Key: "e", Value: "1e3"},
+					{Key: "yes", Value: "true"},
+					{Key: "no", Value: "false"},
 				}
 			})},
 		{"CUSTOM_DATA with nested values keeps their JSON text",
@@ -321,7 +321,7 @@ func TestDecodeResetsAReusedRequest(t *testing.T) {
 	if err := ivr.Decode([]byte(body(`"LAYER_ID":9,"CUSTOM_DATA":{"c":3}`)), &r); err != nil {
 		t.Fatal(err)
 	}
-	if want := []ivr.Field{{Key: "c", Value: 3.0}}; !reflect.DeepEqual(r.CustomData, want) {
+	if want := []ivr.Field{{Key: "c", Value: "3"}}; !reflect.DeepEqual(r.CustomData, want) {
 		t.Errorf("third request CUSTOM_DATA = %+v, want %+v", r.CustomData, want)
 	}
 }

@@ -30,6 +30,7 @@ func Signatures() map[string]luavm.Signature {
 			{Name: "next_layer", Types: layerTypes, Required: true},
 			{Name: "next_layer_if_failed", Types: layerTypes},
 			{Name: "language", Types: []string{"string"}},
+			{Name: "custom_data", Types: []string{"table"}},
 		}},
 		"dial": {OptionsArg: 2, Action: true, Options: []luavm.Option{
 			{Name: "caller_id", Types: []string{"string"}, Check: literal(func(v lua.LValue) (string, string) {

@@ -45,6 +45,7 @@ var validValues = map[string]map[string]map[string]string{
 		"next_layer":           {"number": `2`, "string": `"2"`},
 		"next_layer_if_failed": {"number": `1`, "string": `"1"`},
 		"language":             {"string": `"HE"`},
+		"custom_data":          {"table": `{crm_id = "42"}`},
 	},
 	"dial": {
 		"caller_id":         {"string": `"0722776772"`},

@@ -181,7 +181,7 @@ func TestTheZoneIsNotTheMachines(t *testing.T) {
 at: 2026-12-01T08:00:00Z
 cases:
   - name: UTC unless the base config says
-    expect: {answer: {CUSTOM_DATA: {zone: ` + tc.zone + `, hour: ` + tc.hour + `}}}
+    expect: {answer: {CUSTOM_DATA: {zone: ` + tc.zone + `, hour: "` + tc.hour + `"}}}
 `,
 		}, server.Config{Timezone: tc.base}, scripttest.Options{})
 		if rep.Failed() != 0 {
@@ -199,16 +199,16 @@ at: 2026-12-01T08:00:00Z
 timezone: Asia/Jerusalem
 cases:
   - name: the file's zone, over the base's
-    expect: {answer: {CUSTOM_DATA: {zone: IST, hour: 10}}}
+    expect: {answer: {CUSTOM_DATA: {zone: IST, hour: "10"}}}
   - name: the case's, over the file's
     timezone: America/New_York
-    expect: {answer: {CUSTOM_DATA: {zone: EST, hour: 3}}}
+    expect: {answer: {CUSTOM_DATA: {zone: EST, hour: "3"}}}
   - name: every step of a case is in its zone
     timezone: UTC
     steps:
-      - expect: {answer: {CUSTOM_DATA: {zone: UTC, hour: 8}}}
+      - expect: {answer: {CUSTOM_DATA: {zone: UTC, hour: "8"}}}
       - at: 2026-12-01T09:00:00Z
-        expect: {answer: {CUSTOM_DATA: {zone: UTC, hour: 9}}}
+        expect: {answer: {CUSTOM_DATA: {zone: UTC, hour: "9"}}}
 `,
 	}, server.Config{Timezone: tokyo}, scripttest.Options{})
 	if rep.Failed() != 0 || len(rep.Results) != 3 {
@@ -333,16 +333,16 @@ cases:
     expect:
       exact: true
       answer: {STATUS: 0, ACTION: GO_TO_LAYER, LAYER: 20, CALLER_NAME: Dana, DIAL_TIMEOUT: null,
-        CUSTOM_DATA: {status: 200, type: application/json, base: "http://crm.test"}}
+        CUSTOM_DATA: {status: "200", type: application/json, base: "http://crm.test"}}
   - name: a key left out
     expect:
       exact: true
       answer: {STATUS: 0, ACTION: GO_TO_LAYER, LAYER: 20,
-        CUSTOM_DATA: {status: 200, type: application/json, base: "http://crm.test"}}
+        CUSTOM_DATA: {status: "200", type: application/json, base: "http://crm.test"}}
   - name: a nested key left out
     expect:
       exact: true
-      answer: {STATUS: 0, ACTION: GO_TO_LAYER, LAYER: 20, CALLER_NAME: Dana, CUSTOM_DATA: {status: 200}}
+      answer: {STATUS: 0, ACTION: GO_TO_LAYER, LAYER: 20, CALLER_NAME: Dana, CUSTOM_DATA: {status: "200"}}
   - name: exact false is the default
     expect: {exact: false, answer: {LAYER: 20}}
 `,

@@ -183,14 +183,14 @@ cases:
         headers: {Content-Type: text/plain}
         body: not found
     expect:
-      answer: {LAYER: 20, CALLER_NAME: null, CUSTOM_DATA: {status: 404, type: text/plain, base: "http://crm.test"}}
+      answer: {LAYER: 20, CALLER_NAME: null, CUSTOM_DATA: {status: "404", type: text/plain, base: "http://crm.test"}}
       requests: ["GET http://crm.test/contacts?phone=0501234567"]
   - name: json
     http:
       - match: GET http://crm.test/contacts?phone=0501234567
         json: {name: Dana}
     expect:
-      answer: {LAYER: 20, CALLER_NAME: Dana, CUSTOM_DATA: {status: 200, type: application/json}}
+      answer: {LAYER: 20, CALLER_NAME: Dana, CUSTOM_DATA: {status: "200", type: application/json}}
   - name: a network error
     expect:
       answer: {LAYER: 10, CUSTOM_DATA: {err: connection refused}}
@@ -270,7 +270,7 @@ cases:
       - request: {dtmf: "2"}
         expect: {answer: {LAYER: 13}}
       - layer: 7
-        expect: {answer: {LAYER: 8, CUSTOM_DATA: {tries: 2}}}
+        expect: {answer: {LAYER: 8, CUSTOM_DATA: {tries: "2"}}}
       - request: {dtmf: "12345678"}
         expect: {answer: {LAYER: 12, CALLER_NAME: Dana}, requests: ["GET http://crm.test/contacts?id=12345678"]}
       - request: {dtmf: "12345678"}
@@ -394,13 +394,13 @@ return function(call) return ivr.go_to_layer(1, { custom_data = { now = clock.un
 		"now.test.yaml": fmt.Sprintf(`route: now
 cases:
   - name: the default instant
-    expect: {answer: {CUSTOM_DATA: {now: %d}}}
+    expect: {answer: {CUSTOM_DATA: {now: "%d"}}}
   - name: the case's instant, then a step's own
     at: 2026-12-01T10:00:00+02:00
     steps:
-      - expect: {answer: {CUSTOM_DATA: {now: %d}}}
+      - expect: {answer: {CUSTOM_DATA: {now: "%d"}}}
       - at: 2026-12-01T18:30:00+02:00
-        expect: {answer: {CUSTOM_DATA: {now: %d}}}
+        expect: {answer: {CUSTOM_DATA: {now: "%d"}}}
 `, scripttest.DefaultAt.Unix(), at.Unix(), at.Add(8*time.Hour+30*time.Minute).Unix()),
 	}, server.Config{Modules: []luavm.Module{clockModule}}, scripttest.Options{})
 	if rep.Failed() != 0 {
