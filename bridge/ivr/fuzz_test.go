@@ -38,7 +38,8 @@ func FuzzDecode(f *testing.F) {
 		`{"METHOD":"IVR_LAYER_INPUT","DATA":"{\"DID\":\"0722776772\",\"LAYER_ID\":\"5\",\"DTMF\":\"\"}"}`,
 		`{"method":"IVR_LAYER_INPUT","data":{"CALLER_ ID":501234567,"layer_ id":" 12 ","PREVIOUS_LAYER_ID":null}}`,
 		body(`"LAYER_ID":"2147483647","CUSTOM_DATA":{"a":{"b":[1,{"c":null}]},"n":1e400,"x":NaN}`),
-		body(`"LAYER_ID":5.5`),
+		body(`"LAYER_ID":5,"CUSTOM_DATA":"{\"a\":1,\"b\":{\"c\":null},\"d\":null}"`),
+				body(`"LAYER_ID":5.5`),
 		body(`"LAYER_ID":-0,"PREVIOUS_LAYER_ID":-1`),
 		body(`"LAYER_ID":"\u0035","DTMF":"\ud800"`),
 		`{"METHOD":"IVR_LAYER_INPUT","DATA":"[1]"}`,
@@ -77,6 +78,14 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !r.HasCustomData && len(r.CustomData) != 0 {
 			t.Fatalf("CustomData %v without HasCustomData", r.CustomData)
+		}
+		if len(r.CustomData) > ivr.MaxRequestFields {
+			t.Fatalf("%d CUSTOM_DATA fields", len(r.CustomData))
+		}
+		for _, fd := range r.CustomData {
+			if len(fd.Key) > ivr.MaxRequestFieldSize || len(fd.Value) > ivr.MaxRequestFieldSize {
+				t.Fatalf("CUSTOM_DATA field of %d and %d bytes", len(fd.Key), len(fd.Value))
+			}
 		}
 		// Decoding again into a used request gives the same result.
 		dirty := ivr.Request{DID: "x", CallerID: "x", UniqueID: "x", DTMF: "x", LayerID: 99,

@@ -130,7 +130,9 @@ func ActionOf(v lua.LValue) (*Action, error) {
 }
 
 // Table fills the VM's call table with the request and returns it: the
-// table a handler receives as call.
+// table a handler receives as call. call.custom_data is the CUSTOM_DATA a
+// later layer brings back, a table of strings as Voicenter keeps them, or
+// nil when the request has none.
 //
 // Each VM keeps one call table and refills it, since building a gopher-lua
 // table with string keys costs a dozen allocations. Refilling overwrites or

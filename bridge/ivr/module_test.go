@@ -809,3 +809,24 @@ func TestRequestTableOrderAndGrowth(t *testing.T) {
 		t.Errorf("a table collecting deleted keys was replaced %d times in 3000 calls, want it bounded", replaced)
 	}
 }
+
+// CUSTOM_DATA a later layer brings back reaches the script as
+// call.custom_data, a table of strings, whether it came as an object or as
+// a string holding one.
+func TestCallCustomDataFromEitherForm(t *testing.T) {
+	for _, custom := range []string{`{"crm_id":42,"vip":true}`, `"{\"crm_id\":42,\"vip\":true}"`} {
+		var r ivr.Request
+		if err := ivr.Decode([]byte(`{"METHOD":"IVR_LAYER_INPUT","DATA":{"LAYER_ID":5,"CUSTOM_DATA":`+custom+`}}`), &r); err != nil {
+			t.Fatal(err)
+		}
+		L := docsState(t)
+		L.SetGlobal("call", r.Table(L))
+		v, err := eval(L, `return type(call.custom_data.crm_id) .. " " .. call.custom_data.crm_id .. " " .. call.custom_data.vip`)
+		if err != nil {
+			t.Fatalf("%s: %v", custom, err)
+		}
+		if want := "string 42 true"; v.String() != want {
+			t.Errorf("%s: call.custom_data reads %q, want %q", custom, v, want)
+		}
+	}
+}

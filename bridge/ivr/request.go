@@ -27,8 +27,8 @@ type Request struct {
 	LayerID         int
 	PreviousLayerID int
 	HasPrevious     bool    // PREVIOUS_LAYER_ID was present and numeric
-	CustomData      []Field // CUSTOM_DATA, in arrival order
-	HasCustomData   bool    // CUSTOM_DATA was an object
+	CustomData      []Field // CUSTOM_DATA, in arrival order, bounded (MaxRequestFields)
+	HasCustomData   bool    // CUSTOM_DATA was an object or a string holding one
 }
 
 // A Field is one entry of a flat CUSTOM_DATA object. Values are strings both
@@ -217,17 +217,40 @@ func ParseLayer(s string) (int, bool) {
 	return n, true
 }
 
-// appendFields flattens CUSTOM_DATA into strings, as a script reads them:
-// strings as sent, and numbers, booleans and nested values as their JSON
-// text. A null is left out: a Lua table cannot hold it.
+// Bounds on the CUSTOM_DATA a request brings, which every later layer of a
+// call carries: Voicenter's SDK keeps values of 128 characters at most, so
+// these leave room while keeping one request from filling a script's call
+// table. Fields past them are left out, not the call: like
+// PREVIOUS_LAYER_ID, CUSTOM_DATA only informs the script.
+const (
+	MaxRequestFields    = 64   // fields past the 64th are left out
+	MaxRequestFieldSize = 1024 // bytes of a key or value; a longer field is left out
+)
+
+// appendFields reads CUSTOM_DATA, an object or, as the documentation types
+// it, a string holding one, into strings as a script reads them: strings as
+// sent, numbers, booleans and nested values as their JSON text. A null is
+// left out: a Lua table cannot hold it. Anything else reads as absent.
 func appendFields(dst []Field, v *fastjson.Value) ([]Field, bool) {
+	if v.Type() == fastjson.TypeString {
+		s, _ := v.StringBytes()
+		p := parsers.Get()
+		defer parsers.Put(p) // after the Visit below: obj lives in p
+		var err error
+		if v, err = p.ParseBytes(s); err != nil {
+			return dst, false
+		}
+	}
 	obj, err := v.Object()
 	if err != nil {
 		return dst, false
 	}
 	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if v.Type() != fastjson.TypeNull {
-			dst = append(dst, Field{Key: string(k), Value: string(fieldText(v))})
+		if len(dst) >= MaxRequestFields || len(k) > MaxRequestFieldSize || v.Type() == fastjson.TypeNull {
+			return
+		}
+		if text := fieldText(v); len(text) <= MaxRequestFieldSize {
+			dst = append(dst, Field{Key: string(k), Value: string(text)})
 		}
 	})
 	return dst, true

@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -216,7 +217,19 @@ func TestDecode(t *testing.T) {
 		{"CUSTOM_DATA empty object", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":{}`),
 			req(func(r *ivr.Request) { r.HasCustomData = true })},
 		{"CUSTOM_DATA null is absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":null`), req(nil)},
-		{"CUSTOM_DATA string is absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":"{\"a\":1}"`), req(nil)},
+		{"CUSTOM_DATA as a string holding an object",
+			body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":"{\"a\":1,\"b\":\"x\",\"c\":null}"`),
+			req(func(r *ivr.Request) {
+				r.HasCustomData = true
+				r.CustomData = []ivr.Field{{Key: "a", Value: "1"}, {Key: "b", Value: "x"}}
+			})},
+		{"CUSTOM_DATA as a string in DATA as a string",
+			`{"METHOD":"IVR_LAYER_INPUT","DATA":"{\"LAYER_ID\":5,\"CUSTOM_DATA\":\"{\\\"crm_id\\\":\\\"42\\\"}\"}"}`,
+			ivr.Request{DTMF: "0", LayerID: 5, HasCustomData: true, CustomData: []ivr.Field{{Key: "crm_id", Value: "42"}}}},
+		{"CUSTOM_DATA empty string is absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":""`), req(nil)},
+		{"CUSTOM_DATA string of a list is absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":"[1]"`), req(nil)},
+		{"CUSTOM_DATA string that is not JSON is absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":"crm_id=42"`), req(nil)},
+		{"CUSTOM_DATA number is absent", body(base + `,"LAYER_ID":"5","PREVIOUS_LAYER_ID":"5","CUSTOM_DATA":42`), req(nil)},
 		{"only LAYER_ID", body(`"LAYER_ID":12`), ivr.Request{DTMF: "0", LayerID: 12}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -388,5 +401,41 @@ func TestDecodeRejectsNumbersJSONDoesNotHave(t *testing.T) {
 		if !errors.Is(err, ivr.ErrBadRequest) {
 			t.Errorf("CALLER_ID %s: got %v (%q), want a bad request", n, err, r.CallerID)
 		}
+	}
+}
+
+// A request's CUSTOM_DATA is bounded: fields past MaxRequestFields, and keys
+// or values over MaxRequestFieldSize bytes, are left out, not the call.
+func TestDecodeBoundsCustomData(t *testing.T) {
+	var fields []string
+	for i := range ivr.MaxRequestFields + 5 {
+		fields = append(fields, fmt.Sprintf(`"k%d":"%d"`, i, i))
+	}
+	long := strings.Repeat("x", ivr.MaxRequestFieldSize+1)
+	fits := strings.Repeat("y", ivr.MaxRequestFieldSize)
+	for _, tc := range []struct {
+		name   string
+		custom string
+		want   []ivr.Field
+	}{
+		{"too many fields", "{" + strings.Join(fields, ",") + "}", nil},
+		{"long value", `{"a":"` + long + `","b":"` + fits + `","c":{"d":"` + fits + `"}}`, []ivr.Field{{Key: "b", Value: fits}}},
+		{"long key", `{"` + long + `":"1","` + fits + `":"2"}`, []ivr.Field{{Key: fits, Value: "2"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decode(t, body(`"LAYER_ID":5,"CUSTOM_DATA":`+tc.custom))
+			if !r.HasCustomData {
+				t.Fatalf("CUSTOM_DATA dropped whole: %+v", r)
+			}
+			if tc.want == nil {
+				if len(r.CustomData) != ivr.MaxRequestFields || r.CustomData[ivr.MaxRequestFields-1].Key != fmt.Sprintf("k%d", ivr.MaxRequestFields-1) {
+					t.Errorf("kept %d fields, want the first %d", len(r.CustomData), ivr.MaxRequestFields)
+				}
+				return
+			}
+			if !reflect.DeepEqual(r.CustomData, tc.want) {
+				t.Errorf("got %d fields %.80v, want %.80v", len(r.CustomData), r.CustomData, tc.want)
+			}
+		})
 	}
 }
