@@ -39,7 +39,7 @@ func FuzzDecode(f *testing.F) {
 		`{"method":"IVR_LAYER_INPUT","data":{"CALLER_ ID":501234567,"layer_ id":" 12 ","PREVIOUS_LAYER_ID":null}}`,
 		body(`"LAYER_ID":"2147483647","CUSTOM_DATA":{"a":{"b":[1,{"c":null}]},"n":1e400,"x":NaN}`),
 		body(`"LAYER_ID":5,"CUSTOM_DATA":"{\"a\":1,\"b\":{\"c\":null},\"d\":null}"`),
-				body(`"LAYER_ID":5.5`),
+		body(`"LAYER_ID":5.5`),
 		body(`"LAYER_ID":-0,"PREVIOUS_LAYER_ID":-1`),
 		body(`"LAYER_ID":"\u0035","DTMF":"\ud800"`),
 		`{"METHOD":"IVR_LAYER_INPUT","DATA":"[1]"}`,
