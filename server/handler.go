@@ -78,7 +78,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.reject(ctx, start, fasthttp.StatusNotFound, outcomeNotFound, "no script answers "+clip(ctx.Path()))
 		return
 	}
-	ctx.SetContentType("application/json")
+	ctx.SetContentType(jsonType)
 	if s.stopped.Load() {
 		ctx.SetConnectionClose() // draining: the next call goes elsewhere
 	}
@@ -130,13 +130,19 @@ func route(path []byte) (string, bool) {
 	return name, luavm.ValidName(name)
 }
 
+// jsonType is every answer's Content-Type: the answers are JSON, and
+// CALLER_NAME and CUSTOM_DATA are often Hebrew, so the charset is said.
+const jsonType = "application/json; charset=utf-8"
+
 // reject answers a request no script may see with a JSON error, then
-// counts and logs it.
+// counts and logs it. The body is also a STATUS 1 answer: a client that
+// reads the body whatever the status, as Voicenter may, sends the call to
+// the layer's failover rather than reading an answer with no STATUS.
 func (s *Server) reject(ctx *fasthttp.RequestCtx, start time.Time, status int, o outcome, msg string) {
 	ctx.SetStatusCode(status)
 	ctx.SetConnectionClose() // Voicenter sends good requests: whoever sent this need not keep a connection
-	ctx.SetContentType("application/json")
-	ctx.SetBody(append(ivr.AppendString(append(make([]byte, 0, len(msg)+16), `{"error":`...), msg), '}'))
+	ctx.SetContentType(jsonType)
+	ctx.SetBody(append(ivr.AppendString(append(make([]byte, 0, len(msg)+32), `{"STATUS":1,"error":`...), msg), '}'))
 	s.metrics.none.count(0, o)
 	s.metrics.latency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(context.Background(), slog.LevelWarn) {

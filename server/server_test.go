@@ -104,7 +104,7 @@ func TestBundledScriptsAnswerTheDocsExamples(t *testing.T) {
 		{"/announce", "request.json", "say-response.json"},
 	} {
 		a := post(t, url+tc.path, testdata(t, tc.req))
-		if a.status != 200 || a.ctype != "application/json" {
+		if a.status != 200 || a.ctype != "application/json; charset=utf-8" {
 			t.Errorf("%s: status %d, content type %q", tc.path, a.status, a.ctype)
 		}
 		if got, want := parse(t, a.body), parse(t, testdata(t, tc.want)); !reflect.DeepEqual(got, want) {
@@ -160,6 +160,45 @@ func TestNoScriptAnswersTheFallback(t *testing.T) {
 	}
 }
 
+// Every answer says its charset, and every rejection, whoever sends it,
+// reads as a STATUS 1 answer too: a client that reads the body whatever the
+// status hands the call to the layer's failover.
+func TestEveryAnswerIsJSONAndEveryRejectionAFailover(t *testing.T) {
+	dir := scriptsDir(t, map[string]string{
+		"default.lua": `return function() return ivr.go_to_layer(1) end`,
+		"boom.lua":    `return function() error("boom") end`,
+	})
+	url, _ := start(t, Config{Scripts: dir, Token: "s3cret", MaxHeaderBytes: 4096})
+	for _, tc := range []struct {
+		name, path string
+		header     string // a header line's value, of X-Big
+		status     int
+		body       string // a prefix of the body
+	}{
+		{"answer", "/?token=s3cret", "", 200, `{"STATUS":0,`},
+		{"script error, no fallback", "/boom?token=s3cret", "", 200, `{"STATUS":1}`},
+		{"no token", "/", "", 401, `{"STATUS":1,"error":"`},
+		{"headers too large", "/?token=s3cret", strings.Repeat("x", 8192), 431, `{"STATUS":1,"error":"headers over 4096 bytes"}`},
+	} {
+		req, _ := http.NewRequest("POST", url+tc.path, bytes.NewReader(request("5", "1")))
+		if tc.header != "" {
+			req.Header.Set("X-Big", tc.header)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status || !strings.HasPrefix(string(b), tc.body) || !json.Valid(b) {
+			t.Errorf("%s: %d %s, want %d %s...", tc.name, res.StatusCode, b, tc.status, tc.body)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", tc.name, ct)
+		}
+	}
+}
+
 func TestBadInputIsRejectedBeforeAnyScriptRuns(t *testing.T) {
 	var runs atomic.Int64
 	dir := scriptsDir(t, map[string]string{
@@ -191,9 +230,20 @@ func TestBadInputIsRejectedBeforeAnyScriptRuns(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		var m map[string]string
-		if res.StatusCode != tc.status || json.Unmarshal(b, &m) != nil || !strings.Contains(m["error"], tc.msg) {
+		var m struct {
+			Status *int `json:"STATUS"`
+			Error  string
+		}
+		if res.StatusCode != tc.status || json.Unmarshal(b, &m) != nil || !strings.Contains(m.Error, tc.msg) {
 			t.Errorf("%s %s %.30q: %d %s, want %d with an error about %q", tc.method, tc.path, tc.body, res.StatusCode, b, tc.status, tc.msg)
+		}
+		// Read as an answer whatever its status, the body hands the call to
+		// the layer's failover.
+		if m.Status == nil || *m.Status != 1 || !strings.HasPrefix(string(b), `{"STATUS":1,"error":`) {
+			t.Errorf("%s %s: body %s is not a STATUS 1 answer", tc.method, tc.path, b)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
 		}
 		if tc.status == 405 && res.Header.Get("Allow") != "POST" {
 			t.Errorf("405 without Allow: POST")
