@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,66 +11,208 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/cache"
 	"github.com/ivrouter/ivrouter/bridge/http/crmstub"
+	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/bridge/state"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/lint"
 	"github.com/ivrouter/ivrouter/server"
 	"github.com/ivrouter/ivrouter/server/scripttest"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-const usage = `usage:
-  ivrouter serve [flags]         answer Voicenter requests with the scripts directory; SIGHUP reloads it
-  ivrouter check [flags] [DIR]   load and lint every script as serve would; file:line: message per problem
-  ivrouter test [flags] [DIR]    run the scripts' *.test.yaml cases offline (--run PATTERN, --junit FILE, -v)
-  ivrouter version               print the build's version
+const rootLong = `ivrouter answers Voicenter's External Layer IVR requests with routing
+decisions written in Lua.
 
-check and test take serve's flags too, so they load what serve would.
-Every serve flag can also be set with an IVROUTER_* environment variable
-(--max-body is IVROUTER_MAX_BODY) or in a YAML file named by --config
-(max-body: 64KiB). A flag on the command line wins, then the environment,
-then the file. ivrouter serve --print-config shows what is in effect.
-`
+check, test, reload and cache take serve's settings too, so they load what
+serve would and find its admin listener. Every setting can also be set with
+an IVROUTER_* environment variable (--max-body is IVROUTER_MAX_BODY) or in a
+YAML file named by --config (max-body: 64KiB). A flag on the command line
+wins, then the environment, then the file. ivrouter serve --print-config
+shows what is in effect; ivrouter help COMMAND lists each command's flags.`
 
+// run is the whole command line: it returns the exit code, 2 for bad
+// usage.
 func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], env, stdout, stderr)
-	case "check":
-		return check(ctx, args[1:], env, stdout, stderr)
-	case "test":
-		return test(ctx, args[1:], env, stdout, stderr)
-	case "version":
-		v, rev, gov := server.Build()
-		fmt.Fprintf(stdout, "ivrouter %s (revision %s, %s)\n", v, rev, gov)
+	root := newRoot(ctx, env, stdout, stderr)
+	root.SetArgs(longDashes(root, args))
+	cmd, err := root.ExecuteC()
+	var code exitCode
+	switch {
+	case err == nil:
 		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+	case errors.As(err, &code):
+		return int(code)
 	}
-	fmt.Fprintf(stderr, "ivrouter: unknown command %q\n%s", args[0], usage)
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), line)
+	}
+	fmt.Fprintf(stderr, "See '%s --help'.\n", cmd.CommandPath())
 	return 2
 }
 
-// options are the serve flags.
+// exitCode ends a command that has said what went wrong itself.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+func newRoot(ctx context.Context, env lookupEnv, stdout, stderr io.Writer) *cobra.Command {
+	v, rev, gov := server.Build()
+	root := &cobra.Command{
+		Use:           "ivrouter",
+		Short:         "answer Voicenter's External Layer IVR requests with routing decisions written in Lua",
+		Long:          rootLong,
+		Version:       fmt.Sprintf("%s (revision %s, %s)", v, rev, gov),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprint(stderr, c.UsageString())
+			return exitCode(2)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("ivrouter {{.Version}}\n")
+	root.SetUsageTemplate(usageTemplate)
+	root.SetFlagErrorFunc(flagError)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(serveCmd(ctx, env, stdout, stderr), checkCmd(ctx, env, stdout, stderr), testCmd(ctx, env, stdout, stderr),
+		reloadCmd(ctx, env, stdout, stderr), cacheCmd(ctx, env, stdout, stderr),
+		&cobra.Command{
+			Use:   "version",
+			Short: "print the build's version",
+			Args:  noArgs,
+			Run:   func(*cobra.Command, []string) { fmt.Fprintf(stdout, "ivrouter %s\n", root.Version) },
+		})
+	return root
+}
+
+// flagError says what a bad flag value should have been:
+// --deadline: "2" is not a duration (use 2s, 500ms); and which flag an
+// unknown one may have meant.
+func flagError(c *cobra.Command, err error) error {
+	var unknown *pflag.NotExistError
+	if errors.As(err, &unknown) && len(unknown.GetSpecifiedName()) > 1 {
+		if near := nearestFlag(c.Flags(), unknown.GetSpecifiedName()); near != "" {
+			return fmt.Errorf("%w (did you mean --%s?)", err, near)
+		}
+	}
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("--%s: %w", bad.GetFlag().Name, bad.Unwrap())
+	}
+	var missing *pflag.ValueRequiredError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("--%s needs a value", missing.GetFlag().Name)
+	}
+	return err
+}
+
+// nearestFlag is the flag of fs whose name is within two edits of name,
+// or "".
+func nearestFlag(fs *pflag.FlagSet, name string) string {
+	best, bestD := "", 3
+	fs.VisitAll(func(f *pflag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD && !f.Hidden {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is Levenshtein's distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// noArgs and maxOneArg check a command's arguments after its flags.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(args, " "))
+	}
+	return nil
+}
+
+func maxOneArg(_ *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return fmt.Errorf("unexpected arguments: %s (one directory at most)", strings.Join(args[1:], " "))
+	}
+	return nil
+}
+
+// longDashes turns the single-dash long flags of earlier versions
+// (-deadline 2s, -print-config) into pflag's --deadline; one-letter flags
+// (-h, -v) are pflag's shorthands already. It stops at "--".
+func longDashes(root *cobra.Command, args []string) []string {
+	takesValue := map[string]bool{"help": false, "version": false}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { takesValue[f.Name] = f.NoOptDefVal == "" })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	out := make([]string, 0, len(args))
+	value := false // args[i] is the value of the flag before it
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if value {
+			value = false
+			out = append(out, a)
+			continue
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 2 {
+			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if tv, known := takesValue[name]; known && len(name) > 1 {
+				if !strings.HasPrefix(a, "--") {
+					a = "-" + a
+				}
+				value = tv && !hasValue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// options are serve's settings, which every command takes: check and test
+// so they load exactly what serve would, reload and cache to find serve's
+// admin listener and its token.
 type options struct {
-	fs              *flag.FlagSet
 	settings        *settings
 	timezone        string
 	listen          string
 	adminListen     string
+	adminToken      string
+	pidFile         string
 	cfg             server.Config
 	fallback        layerValue
 	maxBody         bytesValue
@@ -98,85 +239,116 @@ type options struct {
 	printConfig     bool
 }
 
-func parseServe(args []string, env lookupEnv, stderr io.Writer) (*options, error) {
-	o := newOptions("serve", stderr)
-	return o, o.parse(args, env, 0)
+// flags adds settings to a command's flag set, annotated with their kind.
+type flags struct{ fs *pflag.FlagSet }
+
+func (fl flags) add(kind string, v pflag.Value, name, usage string) *pflag.Flag {
+	return fl.addP(kind, v, name, "", usage)
 }
 
-// newOptions declares the settings of serve, which check, test and
-// simulate share so they load exactly what serve would; each command adds
-// its own flags to o.fs before parse.
-func newOptions(cmd string, stderr io.Writer) *options {
-	o := &options{cfg: server.Config{Scripts: server.DefaultScripts, Deadline: server.DefaultDeadline,
-		Language: server.DefaultLanguage}, maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes,
+// addP is add with a one-letter shorthand (-v).
+func (fl flags) addP(kind string, v pflag.Value, name, shorthand, usage string) *pflag.Flag {
+	f := fl.fs.VarPF(v, name, shorthand, usage)
+	f.Annotations = map[string][]string{kindKey: {kind}}
+	if _, ok := v.(boolValue); ok {
+		f.NoOptDefVal = "true"
+	}
+	return f
+}
+
+func (fl flags) str(kind string, p *string, name, def, usage string) *pflag.Flag {
+	*p = def
+	return fl.add(kind, stringValue{p}, name, usage)
+}
+
+func (fl flags) integer(kind string, p *int, name string, def int, usage string) *pflag.Flag {
+	*p = def
+	return fl.add(kind, intValue{p}, name, usage)
+}
+
+func (fl flags) boolean(kind string, p *bool, name string, def bool, usage string) *pflag.Flag {
+	*p = def
+	return fl.add(kind, boolValue{p}, name, usage)
+}
+
+func (fl flags) duration(kind string, p *time.Duration, name string, def time.Duration, usage string) *pflag.Flag {
+	*p = def
+	return fl.add(kind, durationValue{p}, name, usage)
+}
+
+// newOptions declares serve's settings on cmd.
+func newOptions(cmd *cobra.Command) *options {
+	o := &options{maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes,
 		callMemory: luavm.DefaultCallMemory, callLogBytes: luavm.DefaultLogBytes, memoryLimit: DefaultMemoryLimit,
 		cacheBytes: cache.DefaultMaxBytes, cacheValueBytes: cache.DefaultMaxValueBytes, stateBytes: state.DefaultMaxBytes}
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.fs = fs
-	fs.StringVar(&o.listen, "listen", ":8080", "address to serve Voicenter requests on")
-	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz and /readyz; \"off\" for none")
-	fs.StringVar(&o.cfg.Scripts, "scripts", o.cfg.Scripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
-	fs.DurationVar(&o.cfg.Deadline, "deadline", o.cfg.Deadline, "time a script may take when it sets no deadline (Voicenter waits 5s)")
-	fs.Var(&o.fallback, "fallback-layer", "layer answered when a script fails or overruns (default none: STATUS 1, the layer's own failover)")
-	fs.StringVar(&o.cfg.Language, "language", o.cfg.Language, "SAY language when a script names none: HE, EN, AR or RU")
-	fs.StringVar(&o.timezone, "timezone", "", "IANA zone the time module uses when a script names none (default the machine's local zone)")
-	fs.Var(&o.maxBody, "max-body", "largest request body accepted (suffixes KiB, MiB)")
-	fs.IntVar(&o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
-	fs.Var(&o.callMemory, "call-memory", "bytes one call may allocate (strings, tables, values it hands to modules); past it the script gets a Lua error (suffixes KiB, MiB)")
-	fs.IntVar(&o.cfg.LogLines, "call-log-lines", luavm.DefaultLogLines, "lines one call may write with print and log.*; the rest are counted in one line")
-	fs.Var(&o.callLogBytes, "call-log-bytes", "bytes one call may write with print and log.* (suffixes KiB, MiB)")
-	fs.Var(&o.memoryLimit, "memory-limit", "the process's memory budget: Go's soft limit is set to 90% of it, and the garbage collector works harder as it nears (suffixes MiB, GiB; 0 for none)")
-	fs.Var(&o.scriptMemory, "script-memory", "bytes all calls in flight may allocate together beyond their first MiB each; a call past it gets a Lua error (default a quarter of --memory-limit)")
-	fs.Var(&o.allowHosts, "allow-host", "a host scripts may reach with http: host or *.domain (ports 80/443 only), host:port or *.domain:port (repeatable, or comma-separated) (default any host but ivrouter's own ports and the cloud metadata address)")
-	fs.StringVar(&o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
-	fs.IntVar(&o.cfg.CacheEntries, "cache-entries", 100000, "most entries the cache module holds")
-	fs.Var(&o.cacheBytes, "cache-bytes", "most bytes the cache module holds (suffixes KiB, MiB)")
-	fs.Var(&o.cacheValueBytes, "cache-value-bytes", "largest value the cache module stores (suffixes KiB, MiB)")
-	fs.Var(&o.stateBytes, "state-bytes", "most bytes the state module holds, all calls together (suffixes KiB, MiB)")
-	fs.DurationVar(&o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
-	fs.StringVar(&o.cfg.Token, "token", "", "secret every request must carry, as ?token= in the layer's URL or Authorization: Bearer (default none)")
-	fs.Var(&o.allowIPs, "allow-ip", "address or CIDR calls may come from (repeatable, or comma-separated) (default any)")
-	fs.Var(&o.trustProxies, "trust-proxy", "address or CIDR of a proxy whose X-Forwarded-For names the caller (repeatable)")
-	fs.StringVar(&o.cfg.TLSCert, "tls-cert", "", "PEM certificate to serve HTTPS with (read again on SIGHUP)")
-	fs.StringVar(&o.cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
-	fs.BoolVar(&o.cfg.MaskCaller, "mask-caller", false, "log only the last digits of CALLER_ID")
-	fs.DurationVar(&o.cfg.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "time a client has to send a whole request")
-	fs.DurationVar(&o.cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "time a client has to take an answer")
-	fs.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
-	fs.Var(&o.maxHeader, "max-header-bytes", "largest request headers accepted (suffixes KiB, MiB)")
-	fs.IntVar(&o.cfg.MaxConns, "max-conns", server.DefaultMaxConns, "most connections open at once; more are refused")
-	fs.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to keep serving with /readyz at 503, so a load balancer stops sending calls first")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish; then they get their fallback")
-	fs.BoolVar(&o.adminPprof, "admin-pprof", false, "also serve Go's profiler at /debug/pprof/ on the admin listener")
-	fs.StringVar(&o.demoCRM, "demo-crm", "", "also serve this JSON file as a demo CRM (see testdata/crm.json), for trying the examples")
-	fs.StringVar(&o.demoListen, "demo-crm-listen", "127.0.0.1:8081", "address of the demo CRM")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info (a line per call), warn (failures only), error")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&o.configPath, "config", "", "YAML file of settings named as these flags (flag > IVROUTER_* > file > default)")
-	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective settings, secrets masked, and exit")
-	o.settings = &settings{fs: fs, secrets: map[string]bool{"token": true}, cliOnly: map[string]bool{"config": true, "print-config": true}}
+	fs := cmd.Flags()
+	fl, s := flags{fs}, kindServe
+	fl.str(s, &o.listen, "listen", ":8080", "address to serve Voicenter requests on")
+	fl.str(s, &o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz, /readyz, POST /-/reload and POST /-/cache/flush; \"off\" for none")
+	fl.str(s, &o.adminToken, "admin-token", "", "secret the admin listener's write endpoints (/-/reload, /-/cache/flush) need, as Authorization: Bearer or ?token= (default --token; with neither, they answer loopback clients only)").Annotations[secretKey] = []string{"true"}
+	fl.str(s, &o.pidFile, "pid-file", "", "write the process ID to this file once listening, and remove it on exit")
+	fl.str(s, &o.cfg.Scripts, "scripts", server.DefaultScripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
+	fl.duration(s, &o.cfg.Deadline, "deadline", server.DefaultDeadline, "time a script may take when it sets no deadline: under 5s, when Voicenter gives up")
+	fl.add(s, &o.fallback, "fallback-layer", "layer answered when a script fails or overruns (default none: STATUS 1, the layer's own failover)")
+	fl.str(s, &o.cfg.Language, "language", server.DefaultLanguage, "SAY language when a script names none: "+strings.Join(ivr.Languages, ", "))
+	fl.str(s, &o.timezone, "timezone", "", "IANA zone the time module uses when a script names none (default the machine's local zone)")
+	fl.add(s, &o.maxBody, "max-body", "largest request body accepted (suffixes KiB, MiB)")
+	fl.integer(s, &o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
+	fl.add(s, &o.callMemory, "call-memory", "bytes one call may allocate (strings, tables, values it hands to modules); past it the script gets a Lua error (suffixes KiB, MiB)")
+	fl.integer(s, &o.cfg.LogLines, "call-log-lines", luavm.DefaultLogLines, "lines one call may write with print and log.*; the rest are counted in one line")
+	fl.add(s, &o.callLogBytes, "call-log-bytes", "bytes one call may write with print and log.* (suffixes KiB, MiB)")
+	fl.add(s, &o.memoryLimit, "memory-limit", "the process's memory budget: Go's soft limit is set to 90% of it, and the garbage collector works harder as it nears (suffixes MiB, GiB; 0 for none)")
+	fl.add(s, &o.scriptMemory, "script-memory", "bytes all calls in flight may allocate together beyond their first MiB each; a call past it gets a Lua error (default a quarter of --memory-limit)")
+	fl.add(s, &o.allowHosts, "allow-host", "a host scripts may reach with http: host or *.domain (ports 80/443 only), host:port or *.domain:port (repeatable, or comma-separated) (default any host but ivrouter's own ports and the cloud metadata address)")
+	fl.str(s, &o.envNames, "env", defaultEnvNames, "environment variables scripts may read with env.get, comma-separated")
+	fl.integer(s, &o.cfg.CacheEntries, "cache-entries", cache.DefaultMaxEntries, "most entries the cache module holds")
+	fl.add(s, &o.cacheBytes, "cache-bytes", "most bytes the cache module holds (suffixes KiB, MiB)")
+	fl.add(s, &o.cacheValueBytes, "cache-value-bytes", "largest value the cache module stores (suffixes KiB, MiB)")
+	fl.add(s, &o.stateBytes, "state-bytes", "most bytes the state module holds, all calls together (suffixes KiB, MiB)")
+	fl.duration(s, &o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
+	fl.str(s, &o.cfg.Token, "token", "", "secret every request must carry, as ?token= in the layer's URL or Authorization: Bearer (default none)").Annotations[secretKey] = []string{"true"}
+	fl.add(s, &o.allowIPs, "allow-ip", "address or CIDR calls may come from (repeatable, or comma-separated) (default any)")
+	fl.add(s, &o.trustProxies, "trust-proxy", "address or CIDR of a proxy whose X-Forwarded-For names the caller (repeatable)")
+	fl.str(s, &o.cfg.TLSCert, "tls-cert", "", "PEM certificate to serve HTTPS with (read again on reload)")
+	fl.str(s, &o.cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fl.boolean(s, &o.cfg.MaskCaller, "mask-caller", false, "log only the last digits of CALLER_ID")
+	fl.duration(s, &o.cfg.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "time a client has to send a whole request")
+	fl.duration(s, &o.cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "time a client has to take an answer")
+	fl.duration(s, &o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
+	fl.add(s, &o.maxHeader, "max-header-bytes", "largest request headers accepted (suffixes KiB, MiB)")
+	fl.integer(s, &o.cfg.MaxConns, "max-conns", server.DefaultMaxConns, "most connections open at once; more are refused")
+	fl.duration(s, &o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to keep serving with /readyz at 503, so a load balancer stops sending calls first")
+	fl.duration(s, &o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish; then they get their fallback")
+	fl.boolean(s, &o.adminPprof, "admin-pprof", false, "also serve Go's profiler at /debug/pprof/ on the admin listener")
+	fl.str(s, &o.demoCRM, "demo-crm", "", "also serve this JSON file as a demo CRM (see testdata/crm.json), for trying the examples")
+	fl.str(s, &o.demoListen, "demo-crm-listen", "127.0.0.1:8081", "address of the demo CRM")
+	o.logLevel = slog.LevelInfo
+	fl.add(s, levelValue{&o.logLevel}, "log-level", "log level: debug, info (a line per call), warn (failures only), error")
+	fl.str(s, &o.logFormat, "log-format", "text", "log format: text or json")
+	fl.str(kindOwn, &o.configPath, "config", "", "YAML file of settings named as these flags (flag > IVROUTER_* > file > default)")
+	fl.boolean(kindFlagOnly, &o.printConfig, "print-config", false, "print the effective settings, secrets masked, and exit")
+	o.settings = &settings{fs: fs}
 	return o
 }
 
-// parse resolves the settings from args (with up to maxArgs arguments
-// after the flags), the environment and the config file.
-func (o *options) parse(args []string, env lookupEnv, maxArgs int) error {
-	o.settings.maxArgs = maxArgs
-	if err := o.settings.resolve(args, env, &o.configPath); err != nil {
+// resolve fills the settings the command line left from the environment
+// and the config file, then checks them all and turns them into the
+// server's config: every command refuses what serve would.
+func (o *options) resolve(env lookupEnv) error {
+	if err := o.settings.resolve(env); err != nil {
 		return err
 	}
 	return o.finish(env)
 }
 
-// printed handles --print-config for a command that takes serve's
-// settings: it prints them and says the command is done.
-func (o *options) printed(stdout, stderr io.Writer) (int, bool) {
+// printed handles --print-config: it prints the settings and says the
+// command is done.
+func (o *options) printed(cmd string, stdout, stderr io.Writer) (int, bool) {
 	if !o.printConfig {
 		return 0, false
 	}
 	if err := o.settings.print(stdout); err != nil {
-		fmt.Fprintf(stderr, "ivrouter %s: %v\n", o.fs.Name(), err)
+		fmt.Fprintf(stderr, "ivrouter %s: %v\n", cmd, err)
 		return 1, true
 	}
 	return 0, true
@@ -186,21 +358,73 @@ func (o *options) printed(stdout, stderr io.Writer) (int, bool) {
 // what the router needs (tens of MiB), well below what a VM has.
 const DefaultMemoryLimit = 1 << 30
 
-// finish turns the parsed flags into the server's config.
+// finish checks the settings and turns them into the server's config. Each
+// problem is blamed on where its value came from: --deadline,
+// IVROUTER_DEADLINE or ivrouter.yaml:7: deadline.
 func (o *options) finish(env lookupEnv) error {
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", o.settings.blame(name), fmt.Sprintf(format, args...)))
 	}
-	if o.cfg.Token == secretMask {
-		return fmt.Errorf("--token: %s is --print-config's mask, not a token: set the real one", secretMask)
+	if o.logFormat != "text" && o.logFormat != "json" {
+		bad("log-format", "%q is not a log format (use text or json)", o.logFormat)
+	}
+	for _, t := range []struct{ name, v string }{{"token", o.cfg.Token}, {"admin-token", o.adminToken}} {
+		if t.v == secretMask {
+			bad(t.name, "%s is --print-config's mask, not a token: set the real one", secretMask)
+		}
+	}
+	if d := o.cfg.Deadline; d <= 0 || d >= luavm.MaxDeadline {
+		bad("deadline", "%v is not under %v: Voicenter gives up on an answer at %v, so a deadline must be more than 0 and less than that (default %v)",
+			d, luavm.MaxDeadline, luavm.MaxDeadline, server.DefaultDeadline)
+	}
+	if _, err := ivr.New(ivr.Options{Language: o.cfg.Language}); err != nil || o.cfg.Language == "" {
+		bad("language", "%q is not a language (use %s)", o.cfg.Language, strings.Join(ivr.Languages, ", "))
 	}
 	if o.timezone != "" {
 		loc, err := time.LoadLocation(o.timezone)
 		if err != nil {
-			return fmt.Errorf("--timezone: unknown zone %q", o.timezone)
+			bad("timezone", "%q is not a time zone this machine knows (use an IANA name like Asia/Jerusalem)", o.timezone)
 		}
 		o.cfg.Timezone = loc
 	}
+	for _, a := range []struct{ name, addr string }{{"listen", o.listen}, {"admin-listen", o.adminListen}, {"demo-crm-listen", o.demoListen}} {
+		if a.name == "admin-listen" && (a.addr == "off" || a.addr == "") {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.addr); err != nil {
+			bad(a.name, "%q is not an address (use host:port, or :port for every address)", a.addr)
+		} else if _, err := net.LookupPort("tcp", port); err != nil {
+			bad(a.name, "%q: %q is not a port", a.addr, port)
+		}
+	}
+	if (o.cfg.TLSCert == "") != (o.cfg.TLSKey == "") {
+		name := "tls-cert"
+		if o.cfg.TLSCert == "" {
+			name = "tls-key"
+		}
+		bad(name, "TLS needs both --tls-cert and --tls-key")
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"vms", o.cfg.VMs}, {"cache-entries", o.cfg.CacheEntries}, {"call-log-lines", o.cfg.LogLines}, {"max-conns", o.cfg.MaxConns},
+		{"max-body", int(o.maxBody)}, {"max-header-bytes", int(o.maxHeader)}, {"call-memory", int(o.callMemory)},
+		{"call-log-bytes", int(o.callLogBytes)}, {"cache-bytes", int(o.cacheBytes)}, {"cache-value-bytes", int(o.cacheValueBytes)},
+		{"state-bytes", int(o.stateBytes)}} {
+		if n.v <= 0 {
+			bad(n.name, "want 1 or more, got %d", n.v)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"state-ttl", o.cfg.StateTTL}, {"read-timeout", o.cfg.ReadTimeout}, {"write-timeout", o.cfg.WriteTimeout}, {"idle-timeout", o.cfg.IdleTimeout}} {
+		if d.v <= 0 {
+			bad(d.name, "want a duration over 0, got %v", d.v)
+		}
+	}
+	o.cfg.AdminToken = o.adminToken
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
 	o.cfg.CallMemory, o.cfg.LogBytes = int(o.callMemory), int(o.callLogBytes)
@@ -212,11 +436,11 @@ func (o *options) finish(env lookupEnv) error {
 	o.cfg.DenyHosts = ownAddresses(o.listen, o.adminListen)
 	o.cfg.AllowHosts = o.allowHosts
 	var err error
-	if o.cfg.AllowIPs, err = prefixes("allow-ip", o.allowIPs); err != nil {
-		return err
+	if o.cfg.AllowIPs, err = o.prefixes("allow-ip", o.allowIPs); err != nil {
+		errs = append(errs, err)
 	}
-	if o.cfg.TrustProxies, err = prefixes("trust-proxy", o.trustProxies); err != nil {
-		return err
+	if o.cfg.TrustProxies, err = o.prefixes("trust-proxy", o.trustProxies); err != nil {
+		errs = append(errs, err)
 	}
 	o.cfg.ScriptEnv = scriptEnv(o.envNames, env)
 	if o.demoCRM != "" && o.cfg.ScriptEnv["CRM_URL"] == "" {
@@ -224,7 +448,7 @@ func (o *options) finish(env lookupEnv) error {
 			o.cfg.ScriptEnv["CRM_URL"] = "http://" + o.demoListen
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ownAddresses are the router's listeners, which scripts may not reach.
@@ -238,12 +462,12 @@ func ownAddresses(addrs ...string) []string {
 	return out
 }
 
-func prefixes(name string, vals []string) ([]netip.Prefix, error) {
+func (o *options) prefixes(name string, vals []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, v := range vals {
 		p, err := server.ParsePrefix(v)
 		if err != nil {
-			return nil, fmt.Errorf("--%s: want an address or CIDR, got %q", name, v)
+			return nil, fmt.Errorf("%s: %q is not an address or CIDR (use 192.0.2.1 or 192.0.2.0/24)", o.settings.blame(name), v)
 		}
 		out = append(out, p)
 	}
@@ -268,24 +492,6 @@ func scriptEnv(names string, env lookupEnv) map[string]string {
 	return vals
 }
 
-func parseBytes(s string) (int, error) {
-	mult := 1
-	for _, u := range []struct {
-		suffix string
-		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 0 || n > 1<<40/mult {
-		return 0, fmt.Errorf("want a size like 65536 or 64KiB, got %q", s)
-	}
-	return n * mult, nil
-}
-
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
@@ -294,23 +500,47 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
-	o, err := parseServe(args, env, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+// settingsCommand is a command taking serve's settings: its RunE resolves
+// them (a bad one is a usage error, exit 2), handles --print-config, then
+// runs body with the positional arguments and returns its exit code.
+func settingsCommand(cmd *cobra.Command, env lookupEnv, stdout, stderr io.Writer, body func(o *options, args []string) int) *options {
+	o := newOptions(cmd)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if err := o.resolve(env); err != nil {
+			return err
+		}
+		if code, done := o.printed(c.Name(), stdout, stderr); done {
+			return exitCode(code)
+		}
+		if code := body(o, args); code != 0 {
+			return exitCode(code)
+		}
+		return nil
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ivrouter serve:", err)
-		return 2
+	return o
+}
+
+func serveCmd(ctx context.Context, env lookupEnv, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "answer Voicenter's requests with the scripts directory",
+		Long: `serve answers Voicenter's External Layer requests with the scripts directory.
+
+SIGHUP, or ivrouter reload (POST /-/reload on the admin listener), reloads the
+scripts and the TLS certificate; the scripts loaded before keep serving if
+the new ones fail to load. SIGTERM finishes the calls in flight, then exits.`,
+		Args: noArgs,
 	}
+	settingsCommand(cmd, env, stdout, stderr, func(o *options, _ []string) int { return serve(ctx, o, stderr) })
+	return cmd
+}
+
+func serve(ctx context.Context, o *options, stderr io.Writer) int {
 	// SIGHUP from the start: a reload sent while loading must not kill the
 	// process (SIGHUP's default action); it is acted on once serving.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	if code, done := o.printed(stdout, stderr); done {
-		return code
-	}
 	if o.memoryLimit > 0 {
 		// Go's limit counts the heap and the runtime's own memory, not the
 		// binary or the C side of threads: a tenth is left for those, so
@@ -345,6 +575,13 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		log.Error("cannot listen for admin", "error", err)
 		return 1
 	}
+	if o.pidFile != "" {
+		if err := writePIDFile(o.pidFile); err != nil {
+			log.Error("cannot write the PID file", "error", err)
+			return 1
+		}
+		defer os.Remove(o.pidFile)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	for {
@@ -358,6 +595,27 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			return shutdown(srv, admin, o.shutdownDelay, o.shutdownTimeout, log)
 		}
 	}
+}
+
+// writePIDFile writes this process's ID to path, whole or not at all.
+func writePIDFile(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ivrouter-pid-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, nothing to remove
+	if _, err := fmt.Fprintf(tmp, "%d\n", os.Getpid()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // shutdown drains for delay (serving, /readyz at 503), then lets the
@@ -420,22 +678,31 @@ func startDemoCRM(path, addr string, log *slog.Logger) error {
 	return nil
 }
 
-// check loads the scripts as serve would (the same flags, IVROUTER_*
+// checkCmd loads the scripts as serve would (the same flags, IVROUTER_*
 // variables and --config) and lints them; exit 1 on errors, and on
 // warnings too with --strict.
-func check(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
-	o := newOptions("check", stderr)
-	strict := o.fs.Bool("strict", false, "exit 1 on warnings too")
-	ownUsage(o.fs, "check [flags] [DIR]", "strict")
-	if err := o.parse(args, env, 1); err != nil {
-		return usageError("check", err, stderr)
+func checkCmd(ctx context.Context, env lookupEnv, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "check [flags] [DIR]",
+		Short: "load and lint every script as serve would; file:line: message per problem",
+		Long: `check loads every script of DIR (default --scripts) as serve would, and
+lints them: one file:line: message per problem. It exits 1 on errors, and on
+warnings too with --strict.`,
+		Args:        maxOneArg,
+		Annotations: map[string]string{sharedTitle: "Serve's settings (check loads the scripts as serve would)"},
 	}
-	if code, done := o.printed(stdout, stderr); done {
-		return code
-	}
-	if o.fs.NArg() == 1 {
-		o.cfg.Scripts = o.fs.Arg(0)
-	}
+	var strict bool
+	flags{cmd.Flags()}.boolean(kindOwn, &strict, "strict", false, "exit 1 on warnings too")
+	settingsCommand(cmd, env, stdout, stderr, func(o *options, args []string) int {
+		if len(args) == 1 {
+			o.cfg.Scripts = args[0]
+		}
+		return check(ctx, o, strict, stdout, stderr)
+	})
+	return cmd
+}
+
+func check(ctx context.Context, o *options, strict bool, stdout, stderr io.Writer) int {
 	start := time.Now()
 	o.cfg.Logger = newLogger(stderr, "text", slog.LevelError)
 	var diags []lint.Diagnostic
@@ -457,7 +724,7 @@ func check(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		}
 	}
 	switch {
-	case errs > 0 || (*strict && warns > 0):
+	case errs > 0 || (strict && warns > 0):
 		fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", o.cfg.Scripts, errs, warns)
 		return 1
 	case warns > 0:
@@ -468,33 +735,50 @@ func check(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	return 0
 }
 
-// test runs the scripts' test cases (*.test.yaml) against the scripts
+// testCmd runs the scripts' test cases (*.test.yaml) against the scripts
 // loaded as serve would load them, offline.
-func test(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
-	o := newOptions("test", stderr)
-	runPattern := o.fs.String("run", "", "run only the cases whose \"file/case name\" matches this regular expression")
-	junit := o.fs.String("junit", "", "also write the results as JUnit XML to this file")
-	verbose := o.fs.Bool("v", false, "list every case, not only failures")
-	ownUsage(o.fs, "test [flags] [DIR]", "run", "junit", "v")
-	if err := o.parse(args, env, 1); err != nil {
-		return usageError("test", err, stderr)
+func testCmd(ctx context.Context, env lookupEnv, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "test [flags] [DIR]",
+		Short: "run the scripts' *.test.yaml cases offline",
+		Long: `test runs the *.test.yaml cases of DIR (default --scripts) against the
+scripts loaded as serve would load them, offline: http requests go to each
+case's stubs. It exits 1 on a failure.`,
+		Args:        maxOneArg,
+		Annotations: map[string]string{sharedTitle: "Serve's settings (test loads the scripts as serve would)"},
 	}
-	if code, done := o.printed(stdout, stderr); done {
-		return code
-	}
-	if o.fs.NArg() == 1 {
-		o.cfg.Scripts = o.fs.Arg(0)
-	}
-	var opts scripttest.Options
-	if *runPattern != "" {
-		re, err := regexp.Compile(*runPattern)
-		if err != nil {
-			fmt.Fprintln(stderr, "ivrouter test: --run:", err)
-			return 2
+	var runPattern, junit string
+	var verbose bool
+	fl := flags{cmd.Flags()}
+	fl.str(kindOwn, &runPattern, "run", "", "run only the cases whose \"file/case name\" matches this regular expression")
+	fl.str(kindOwn, &junit, "junit", "", "also write the results as JUnit XML to this file")
+	fl.addP(kindOwn, boolValue{&verbose}, "verbose", "v", "list every case, not only failures")
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "v" { // the flag's name before 0.x: --v
+			name = "verbose"
 		}
-		opts.Run = re
-	}
-	opts.Verbose = *verbose
+		return pflag.NormalizedName(name)
+	})
+	settingsCommand(cmd, env, stdout, stderr, func(o *options, args []string) int {
+		if len(args) == 1 {
+			o.cfg.Scripts = args[0]
+		}
+		var opts scripttest.Options
+		if runPattern != "" {
+			re, err := regexp.Compile(runPattern)
+			if err != nil {
+				fmt.Fprintln(stderr, "ivrouter test: --run:", err)
+				return 2
+			}
+			opts.Run = re
+		}
+		opts.Verbose = verbose
+		return test(ctx, o, opts, junit, stdout, stderr)
+	})
+	return cmd
+}
+
+func test(ctx context.Context, o *options, opts scripttest.Options, junit string, stdout, stderr io.Writer) int {
 	var report *scripttest.Report
 	err := interruptible(ctx, func() (err error) {
 		report, err = scripttest.Run(ctx, o.cfg.Scripts, o.cfg, opts)
@@ -504,9 +788,9 @@ func test(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.W
 		fmt.Fprintln(stderr, "ivrouter test:", err)
 		return 1
 	}
-	report.Print(stdout, *verbose)
-	if *junit != "" {
-		if err := writeJUnit(*junit, report); err != nil {
+	report.Print(stdout, opts.Verbose)
+	if junit != "" {
+		if err := writeJUnit(junit, report); err != nil {
 			fmt.Fprintln(stderr, "ivrouter test: --junit:", err)
 			return 1
 		}
@@ -540,28 +824,4 @@ func interruptible(ctx context.Context, f func() error) error {
 	case <-ctx.Done():
 		return errors.New("interrupted")
 	}
-}
-
-// ownUsage prints a command's own flags, and names serve's settings
-// without listing them: check and test take them so they load what serve
-// would, but --listen or --admin-listen mean nothing there.
-func ownUsage(fs *flag.FlagSet, synopsis string, own ...string) {
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "usage: ivrouter %s\n", synopsis)
-		for _, name := range own {
-			f := fs.Lookup(name)
-			fmt.Fprintf(w, "  -%s\n    \t%s\n", f.Name, f.Usage)
-		}
-		fmt.Fprintln(w, "\nIt also takes serve's settings (flags, IVROUTER_* variables, --config),\nso it loads the scripts as serve would: see ivrouter serve -h.")
-	}
-}
-
-// usageError reports a command's bad arguments: exit 0 for -h, else 2.
-func usageError(cmd string, err error, stderr io.Writer) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	fmt.Fprintf(stderr, "ivrouter %s: %v\n", cmd, err)
-	return 2
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 func writeFile(t *testing.T, path, src string) {
@@ -30,6 +32,17 @@ func writeFile(t *testing.T, path, src string) {
 }
 
 func noenv(string) (string, bool) { return "", false }
+
+// parseServe parses serve's command line as run would, and resolves its
+// settings from env and the config file.
+func parseServe(args []string, env lookupEnv, _ io.Writer) (*options, error) {
+	cmd := &cobra.Command{Use: "serve"}
+	o := newOptions(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		return o, flagError(cmd, err)
+	}
+	return o, o.resolve(env)
+}
 
 // envOf is an environment holding m.
 func envOf(m map[string]string) lookupEnv {

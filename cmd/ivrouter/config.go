@@ -3,30 +3,64 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
 
-// settings resolves serve's flags from four places, highest first: the
-// command line, IVROUTER_* environment variables, the --config file, the
-// defaults. It remembers where each value came from, so --print-config can
-// answer "why is it set to that?".
+// settings resolves a command's flags from four places, highest first: the
+// command line (parsed by cobra), IVROUTER_* environment variables, the
+// --config file, the defaults. It remembers where each value came from, so
+// --print-config can answer "why is it set to that?" and an invalid value
+// is blamed on the place that gave it.
+//
+// Each flag the resolver handles carries its kind as the annotation
+// kindKey (see the kinds below); others (cobra's --help) are left alone.
 type settings struct {
-	fs     *flag.FlagSet
+	fs     *pflag.FlagSet
 	source map[string]string
-	// secrets are flags --print-config masks.
-	secrets map[string]bool
-	// cliOnly are flags a config file may not set.
-	cliOnly map[string]bool
-	// maxArgs is how many arguments may follow the flags (check's and
-	// test's DIR).
-	maxArgs int
+	// path is the config file read, if any.
+	path string
+}
+
+const (
+	kindKey   = "ivrouter/kind"
+	secretKey = "ivrouter/secret"
+
+	// kindServe is one of serve's settings: a flag, an IVROUTER_*
+	// variable or a config file key; --print-config prints it.
+	kindServe = "serve"
+	// kindOwn is a command's own flag (check's --strict, --config): a flag
+	// or an IVROUTER_* variable, not a config file key.
+	kindOwn = "own"
+	// kindFlagOnly is a flag alone (--print-config): IVROUTER_PRINT_CONFIG
+	// must not turn a server into a config printer.
+	kindFlagOnly = "flag"
+)
+
+func kindOf(f *pflag.Flag) string {
+	if k := f.Annotations[kindKey]; len(k) == 1 {
+		return k[0]
+	}
+	return ""
+}
+
+func isSecret(f *pflag.Flag) bool { return len(f.Annotations[secretKey]) > 0 }
+
+// flagEnv is the variable that sets f, or "" for none.
+func flagEnv(f *pflag.Flag) string {
+	switch kindOf(f) {
+	case kindServe, kindOwn:
+		return envName(f.Name)
+	}
+	return ""
 }
 
 // envName is the variable that sets a flag: --max-body is IVROUTER_MAX_BODY.
@@ -34,38 +68,40 @@ func envName(flagName string) string {
 	return "IVROUTER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// resolve parses args, then fills each flag not given there from the
-// environment, else from the config file (configPath, read after parsing so
-// --config and IVROUTER_CONFIG both work).
-func (st *settings) resolve(args []string, env lookupEnv, configPath *string) error {
-	if err := st.fs.Parse(args); err != nil {
-		return err
-	}
-	if st.fs.NArg() > st.maxArgs {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(st.fs.Args()[st.maxArgs:], " "))
-	}
+// resolve fills each flag not given on the command line from the
+// environment, else from the config file (--config, else IVROUTER_CONFIG,
+// read after the command line so both work).
+func (st *settings) resolve(env lookupEnv) error {
 	st.source = map[string]string{}
-	st.fs.Visit(func(f *flag.Flag) { st.source[f.Name] = "flag" })
+	st.fs.Visit(func(f *pflag.Flag) {
+		if kindOf(f) != "" {
+			st.source[f.Name] = "flag"
+		}
+	})
+	config := st.fs.Lookup("config")
 	if st.source["config"] == "" {
 		if v, ok := env(envName("config")); ok && v != "" {
-			*configPath, st.source["config"] = v, envName("config")
+			config.Value.Set(v)
+			st.source["config"] = envName("config")
 		}
 	}
-	file, err := readConfig(*configPath)
+	st.path = config.Value.String()
+	file, err := readConfig(st.path)
 	if err != nil {
 		return err
 	}
 	for name, e := range file {
-		if st.fs.Lookup(name) == nil || st.cliOnly[name] {
-			return fmt.Errorf("%s:%d: unknown setting %q (settings are serve's flag names, like deadline or allow-ip)", *configPath, e.line, name)
+		if f := st.fs.Lookup(name); f == nil || kindOf(f) != kindServe {
+			return fmt.Errorf("%s:%d: unknown setting %q (settings are serve's flag names, like deadline or allow-ip)", st.path, e.line, name)
 		}
 	}
 	var errs []error
-	st.fs.VisitAll(func(f *flag.Flag) {
-		if st.source[f.Name] != "" {
+	st.fs.VisitAll(func(f *pflag.Flag) {
+		kind := kindOf(f)
+		if kind == "" || st.source[f.Name] != "" {
 			return
 		}
-		if v, ok := env(envName(f.Name)); ok && !st.cliOnly[f.Name] {
+		if v, ok := env(envName(f.Name)); ok && kind != kindFlagOnly {
 			st.source[f.Name] = envName(f.Name)
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", envName(f.Name), err))
@@ -78,17 +114,30 @@ func (st *settings) resolve(args []string, env lookupEnv, configPath *string) er
 			return
 		}
 		if _, isList := f.Value.(*listValue); e.list && !isList {
-			errs = append(errs, fmt.Errorf("%s:%d: %s takes one value, not a list", *configPath, e.line, f.Name))
+			errs = append(errs, fmt.Errorf("%s:%d: %s takes one value, not a list", st.path, e.line, f.Name))
 			return
 		}
-		st.source[f.Name] = fmt.Sprintf("%s:%d", *configPath, e.line)
+		st.source[f.Name] = fmt.Sprintf("%s:%d", st.path, e.line)
 		for _, v := range e.values {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s:%d: %s: %w", *configPath, e.line, f.Name, err))
+				errs = append(errs, fmt.Errorf("%s:%d: %s: %w", st.path, e.line, f.Name, err))
 			}
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// blame names where a setting's value came from, to start an error about
+// it: "--deadline", "IVROUTER_DEADLINE" or "ivrouter.yaml:7: deadline".
+func (st *settings) blame(name string) string {
+	switch src := st.source[name]; {
+	case strings.HasPrefix(src, "IVROUTER_"):
+		return src
+	case src == "flag", src == "default", src == "":
+		return "--" + name
+	default:
+		return src + ": " + name
+	}
 }
 
 // entry is one setting of a config file: its values (several for a list)
@@ -156,14 +205,14 @@ func readConfig(path string) (map[string]entry, error) {
 	return out, nil
 }
 
-// print writes the effective settings as a config file, each value with
-// where it came from, secrets masked. The output read back with --config
-// gives the same settings once the masks are replaced: a mask left in is
-// refused, not taken as the secret.
+// print writes serve's effective settings as a config file, each value
+// with where it came from, secrets masked. The output read back with
+// --config gives the same settings once the masks are replaced: a mask
+// left in is refused, not taken as the secret.
 func (st *settings) print(w io.Writer) error {
 	root := &yaml.Node{Kind: yaml.MappingNode}
-	st.fs.VisitAll(func(f *flag.Flag) {
-		if st.cliOnly[f.Name] {
+	st.fs.VisitAll(func(f *pflag.Flag) {
+		if kindOf(f) != kindServe {
 			return
 		}
 		key := &yaml.Node{Kind: yaml.ScalarNode, Value: f.Name}
@@ -176,7 +225,7 @@ func (st *settings) print(w io.Writer) error {
 		} else {
 			val = scalar(f.Value.String())
 		}
-		if st.secrets[f.Name] && f.Value.String() != "" {
+		if isSecret(f) && f.Value.String() != "" {
 			val = scalar(secretMask)
 		}
 		val.LineComment = st.source[f.Name]
@@ -203,11 +252,76 @@ func scalar(s string) *yaml.Node {
 	return n
 }
 
+// The values below are pflag.Values whose Set errors say what was
+// expected; the resolver prefixes them with where the value came from.
+
+type stringValue struct{ p *string }
+
+func (v stringValue) String() string     { return *v.p }
+func (v stringValue) Set(s string) error { *v.p = s; return nil }
+func (v stringValue) Type() string       { return "string" }
+
+// intValue is a whole number, 0 or more.
+type intValue struct{ p *int }
+
+func (v intValue) String() string { return strconv.Itoa(*v.p) }
+func (v intValue) Type() string   { return "int" }
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a whole number of 0 or more", s)
+	}
+	*v.p = n
+	return nil
+}
+
+type boolValue struct{ p *bool }
+
+func (v boolValue) String() string { return strconv.FormatBool(*v.p) }
+func (v boolValue) Type() string   { return "bool" }
+func (v boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v.p = b
+	return nil
+}
+
+// durationValue is a duration of 0 or more: 2s, 500ms, 1m30s.
+type durationValue struct{ p *time.Duration }
+
+func (v durationValue) String() string { return v.p.String() }
+func (v durationValue) Type() string   { return "duration" }
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use 2s, 500ms)", s)
+	}
+	if d < 0 {
+		return fmt.Errorf("%q is negative: want a duration of 0 or more", s)
+	}
+	*v.p = d
+	return nil
+}
+
+type levelValue struct{ p *slog.Level }
+
+func (v levelValue) String() string { return v.p.String() }
+func (v levelValue) Type() string   { return "level" }
+func (v levelValue) Set(s string) error {
+	if err := v.p.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return fmt.Errorf("%q is not a log level (use debug, info, warn or error)", s)
+	}
+	return nil
+}
+
 // listValue is a repeatable flag; each use may hold several
 // comma-separated values, so one environment variable can set a list.
 type listValue []string
 
 func (l *listValue) String() string { return strings.Join(*l, ",") }
+func (l *listValue) Type() string   { return "list" }
 
 func (l *listValue) Set(s string) error {
 	for _, v := range strings.Split(s, ",") {
@@ -231,10 +345,12 @@ func (l *layerValue) String() string {
 	return strconv.Itoa(l.n)
 }
 
+func (l *layerValue) Type() string { return "layer" }
+
 func (l *layerValue) Set(s string) error {
-	n, err := strconv.Atoi(s)
+	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 0 {
-		return fmt.Errorf("want a layer number, got %q", s)
+		return fmt.Errorf("%q is not a layer number", s)
 	}
 	l.n, l.set = n, true
 	return nil
@@ -242,6 +358,8 @@ func (l *layerValue) Set(s string) error {
 
 // bytesValue is a size: 65536, 64KiB, 1MiB.
 type bytesValue int
+
+func (b *bytesValue) Type() string { return "size" }
 
 func (b *bytesValue) String() string {
 	switch n := int(*b); {
@@ -263,4 +381,22 @@ func (b *bytesValue) Set(s string) error {
 	}
 	*b = bytesValue(n)
 	return nil
+}
+
+func parseBytes(s string) (int, error) {
+	num, mult := strings.TrimSpace(s), 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSuffix(num, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || n < 0 || n > 1<<40/mult {
+		return 0, fmt.Errorf("%q is not a size (use 65536, 64KiB or 1MiB)", s)
+	}
+	return n * mult, nil
 }

@@ -1,10 +1,17 @@
 // Command ivrouter answers Voicenter's External Layer IVR requests with
 // routing decisions written in Lua.
 //
-//	ivrouter serve [flags]   serve the scripts directory (SIGHUP reloads it)
-//	ivrouter check [DIR]     load and lint every script as serve would; exit 1 on errors
-//	ivrouter test [DIR]      run the scripts' test cases offline; exit 1 on failures
-//	ivrouter version
+//	ivrouter serve [flags]        serve the scripts directory (SIGHUP or ivrouter reload reloads it)
+//	ivrouter check [DIR]          load and lint every script as serve would; exit 1 on errors
+//	ivrouter test [DIR]           run the scripts' test cases offline; exit 1 on failures
+//	ivrouter reload               make a running serve reload, through its admin listener
+//	ivrouter cache flush [--prefix P]
+//	                              drop a running serve's cached entries
+//	ivrouter version              (or --version)
+//	ivrouter help COMMAND         (or COMMAND --help) its flags, IVROUTER_* variables and defaults
+//
+// The commands are in cli.go, serve's settings and their resolution (flag >
+// IVROUTER_* > --config file > default) in cli.go and config.go.
 package main
 
 import (
