@@ -62,7 +62,7 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 		"loaderr.lua":     "local a = nil\nlocal b = a.field\nreturn function() end",
 		"noreturn.lua":    "local x = 1",
 		"badtable.lua":    "return {\n  handle = function() end,\n  fallbak = 3,\n}",
-		"baddeadline.lua": "return { handle = function() end, deadline = 9000 }",
+		"baddeadline.lua": "return { handle = function() end, deadline = 5000 }",
 		"Bad Name.lua":    "return function() end",
 		"layers/x.lua":    "return function() end",
 		"layers/05.lua":   "return function() end",
@@ -97,7 +97,7 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 	msg = err.Error()
 	for _, want := range []string{
 		"loaderr.lua:2:", "noreturn.lua:2: script must return a handler",
-		`badtable.lua:1: unknown key "fallbak"`, "baddeadline.lua:1: deadline must be",
+		`badtable.lua:1: unknown key "fallbak"`, "baddeadline.lua:1: deadline must be whole milliseconds from 1 to 4999",
 		`cycle_b.lua:1: require: module "lib.cycle_a" requires itself`,
 		"lib/broken.lua:1: lib fails", `module "lib.nothere" not found`,
 	} {
@@ -504,5 +504,47 @@ func TestLongPatternsAreRefused(t *testing.T) {
 	}
 	if got := mustCall(t, e, "long", 0, "1000000"); !strings.Contains(got, "false:") || !strings.Contains(got, fmt.Sprintf("pattern over %d bytes", luavm.MaxPattern)) {
 		t.Errorf("a 2 MB pattern: %s, want it refused", got)
+	}
+}
+
+// types/ holds editor type definitions (LuaLS ---@meta files): never
+// scripts, whatever they hold. Only the top-level folder is skipped.
+func TestTypesDirIsNotScripts(t *testing.T) {
+	e := newEngine(t, map[string]string{
+		"types/ivr.lua":        "---@meta ivr\nivr = {}\nfunction ivr.go_to_layer(layer, opts) end\nreturn ivr",
+		"types/nested/bad.lua": "this is not lua",
+		"types.lua":            `return function(x) return "types:" .. x end`,
+		"lib/types/util.lua":   `return { tag = "lib" }`,
+		"uses.lua":             `local u = require("lib.types.util") return function(x) return u.tag .. x end`,
+	}, luavm.Options{VMs: 1})
+	if got := mustCall(t, e, "types", 0, "a"); got != "types:a" {
+		t.Errorf("types.lua: got %q", got)
+	}
+	if got := mustCall(t, e, "uses", 0, "a"); got != "liba" {
+		t.Errorf("lib/types/util.lua: got %q", got)
+	}
+	var names []string
+	for _, sc := range e.Current().Scripts() {
+		names = append(names, sc.Name)
+	}
+	if got := strings.Join(names, " "); got != "lib.types.util types uses" {
+		t.Errorf("scripts loaded: %s, want lib.types.util types uses", got)
+	}
+	dir := writeScripts(t, "", map[string]string{"other/types/x.lua": "return function() end"})
+	if _, err := luavm.Build(dir, luavm.Options{VMs: 1}); err == nil || !strings.Contains(err.Error(), "not routable") {
+		t.Errorf("a types/ folder below the top level is not skipped: got %v", err)
+	}
+	for _, tc := range []struct {
+		rel  string
+		dir  bool
+		skip bool
+	}{
+		{".", true, false}, {"types", true, true}, {"types", false, false}, {"types.lua", false, false},
+		{".git", true, true}, {".luarc.json", false, true}, {"lib/.x.lua", false, true},
+		{"lib/types", true, false}, {"layers", true, false}, {"layers/5.lua", false, false},
+	} {
+		if got := luavm.Skipped(tc.rel, tc.dir); got != tc.skip {
+			t.Errorf("Skipped(%q, dir=%v) = %v, want %v", tc.rel, tc.dir, got, tc.skip)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -42,6 +43,10 @@ type Script struct {
 	proto *lua.FunctionProto
 }
 
+// IsLib reports whether sc is a lib/ module, which scripts require and
+// no call is routed to.
+func (sc *Script) IsLib() bool { return sc.lib }
+
 const maxScriptBytes = 1 << 20
 
 var (
@@ -52,8 +57,30 @@ var (
 // ValidName reports whether name can be a named route (POST /name).
 func ValidName(name string) bool { return len(name) <= 64 && routeName.MatchString(name) }
 
+// TypesDir is the folder of a scripts directory that holds editor type
+// definitions: LuaLS "---@meta" files describing ivr, the Go modules and
+// the call table (scripts/types/). They are for the editor only, never
+// code: ivrouter does not load, route, check or test what the folder holds.
+const TypesDir = "types"
+
+// Skipped reports whether the scripts loader, ivrouter check and ivrouter
+// test pass over the entry at rel, a slash-separated path relative to the
+// scripts directory: hidden files and folders (.git, .luarc.json), and the
+// top-level TypesDir folder, whole. Anything else ending in .lua is a
+// script, and one outside the layout is an error.
+func Skipped(rel string, isDir bool) bool {
+	if rel == "" || rel == "." {
+		return false
+	}
+	if strings.HasPrefix(pathpkg.Base(rel), ".") {
+		return true
+	}
+	return isDir && rel == TypesDir
+}
+
 // compileDir finds and compiles every script of dir. The layout is the
-// routing table: NAME.lua, layers/N.lua and lib/**/NAME.lua.
+// routing table: NAME.lua, layers/N.lua and lib/**/NAME.lua; what Skipped
+// names (hidden files, types/) is passed over.
 func compileDir(dir string) ([]*Script, string, error) {
 	if st, err := os.Stat(dir); err != nil {
 		return nil, "", fmt.Errorf("scripts directory: %w", err)
@@ -68,13 +95,13 @@ func compileDir(dir string) ([]*Script, string, error) {
 			errs = append(errs, err)
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".") && path != dir {
+		rel, _ := filepath.Rel(dir, path)
+		if Skipped(filepath.ToSlash(rel), d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, path)
 		if !d.IsDir() && strings.HasPrefix(filepath.ToSlash(rel), "calendars/") {
 			hashData(sum, path, rel, d)
 			return nil
@@ -264,8 +291,9 @@ func contract(s *Script, ret lua.LValue) (*lua.LFunction, settings, error) {
 			case "deadline":
 				n, ok := val.(lua.LNumber)
 				d := time.Duration(float64(n) * float64(time.Millisecond))
-				if !ok || n <= 0 || float64(n) != float64(int(n)) || d > MaxDeadline {
-					problem = fmt.Sprintf("deadline must be whole milliseconds from 1 to %d (Voicenter waits %v), got %s", MaxDeadline.Milliseconds(), MaxDeadline, val.String())
+				if !ok || n <= 0 || float64(n) != float64(int(n)) || d >= MaxDeadline {
+					// Voicenter has given up by 5 s: an answer due then is late.
+					problem = fmt.Sprintf("deadline must be whole milliseconds from 1 to %d (Voicenter waits %v), got %s", MaxDeadline.Milliseconds()-1, MaxDeadline, val.String())
 					return
 				}
 				set.deadline = d
