@@ -32,6 +32,7 @@ import (
 	"time"
 
 	bjson "github.com/ivrouter/ivrouter/bridge/json"
+	"github.com/ivrouter/ivrouter/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/sony/gobreaker/v2"
 	lua "github.com/yuin/gopher-lua"
@@ -292,29 +293,78 @@ func eachString(L *lua.LState, fn, name string, v lua.LValue, f func(k, v string
 	})
 }
 
-// send runs the request under the call's deadline and the host's breaker.
+// send runs the request under the call's deadline and the host's breaker,
+// and records it in the call's trace.
 func (m *Module) send(L *lua.LState, r *request) (lua.LValue, error) {
+	res, status, took, err := m.exchange(L, r)
+	if tr := calltrace.Of(L); tr != nil {
+		tr.AddRequest(traced(r, status, took, err))
+	}
+	return res, err
+}
+
+// exchange is send's work: the response (nil on an error), its status (0
+// when there was none) and how long the request took (0 when unsent).
+func (m *Module) exchange(L *lua.LState, r *request) (lua.LValue, int, time.Duration, error) {
 	timeout, capped := r.timeout, false
 	if left, ok := luavm.Budget(L); ok {
 		if left <= 0 {
-			return nil, errors.New("no time left before the call's deadline")
+			return nil, 0, 0, errNoTime
 		}
 		timeout, capped = min(timeout, left), left < timeout
 	}
 	host := r.url.Host
 	if err := m.deniedURL(r.url); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	done, err := m.breaker(host).Allow()
 	if err != nil {
 		m.observe(host, StatusCircuitOpen, 0)
-		return nil, ErrCircuitOpen
+		return nil, 0, 0, ErrCircuitOpen
 	}
 	start := time.Now()
 	status, res, err := m.roundTrip(L, r, timeout)
+	took := time.Since(start)
 	done(breakerOutcome(status, err, capped && timeout < ShortWait))
-	m.observe(host, status, time.Since(start))
-	return res, err
+	m.observe(host, status, took)
+	return res, status, took, err
+}
+
+// errNoTime is a request not sent because the call's deadline had passed.
+var errNoTime = errors.New("no time left before the call's deadline")
+
+// errTooLarge is a response whose body is over Options.MaxBody.
+type errTooLarge struct{ max int64 }
+
+func (e *errTooLarge) Error() string { return fmt.Sprintf("response body over %d bytes", e.max) }
+
+// traced is the trace's record of a request: its URL without user info,
+// query or fragment, and what came of it.
+func traced(r *request, status int, took time.Duration, err error) calltrace.Request {
+	u := url.URL{Scheme: r.url.Scheme, Host: r.url.Host, Path: r.url.Path, RawPath: r.url.RawPath}
+	t := calltrace.Request{Method: r.method, URL: u.String(), Host: r.url.Host, Status: status, Took: took}
+	if err == nil {
+		return t
+	}
+	t.Error = err.Error()
+	var te *timeoutError
+	var de *deniedError
+	var tl *errTooLarge
+	switch {
+	case errors.As(err, &te):
+		t.Failure = calltrace.Timeout
+	case errors.Is(err, ErrCircuitOpen):
+		t.Failure = calltrace.CircuitOpen
+	case errors.Is(err, errNoTime):
+		t.Failure = calltrace.NoTime
+	case errors.As(err, &de):
+		t.Failure = calltrace.Denied
+	case errors.As(err, &tl):
+		t.Failure = calltrace.TooLarge
+	default:
+		t.Failure = calltrace.Failed
+	}
+	return t
 }
 
 // errShortBudget is a timeout of our own making: the call had too little
@@ -361,7 +411,7 @@ func (m *Module) roundTrip(L *lua.LState, r *request, timeout time.Duration) (in
 		return 0, nil, clean(err, timeout)
 	}
 	if int64(len(body)) > m.opts.MaxBody {
-		return resp.StatusCode, nil, fmt.Errorf("response body over %d bytes", m.opts.MaxBody)
+		return resp.StatusCode, nil, &errTooLarge{m.opts.MaxBody}
 	}
 	headers := L.CreateTable(0, len(resp.Header))
 	names := make([]string, 0, len(resp.Header))
