@@ -167,7 +167,8 @@ type script struct {
 }
 
 // scan lists the directory's scripts, skipping what luavm skips: hidden
-// files and folders, files not ending in .lua. Whether a name is routable
+// files and folders, the types/ folder of editor definitions
+// (luavm.Skipped), files not ending in .lua. Whether a name is routable
 // is the loader's to say; every .lua file is read here.
 func scan(dir string) ([]script, []Diagnostic, error) {
 	if _, err := os.ReadDir(dir); err != nil {
@@ -180,7 +181,8 @@ func scan(dir string) ([]script, []Diagnostic, error) {
 			diags = append(diags, Diagnostic{Path: path, Msg: err.Error()})
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".") && path != dir {
+		rel, _ := filepath.Rel(dir, path)
+		if luavm.Skipped(filepath.ToSlash(rel), d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -189,7 +191,6 @@ func scan(dir string) ([]script, []Diagnostic, error) {
 		if d.IsDir() || !strings.HasSuffix(d.Name(), ".lua") {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, path)
 		name := strings.TrimSuffix(filepath.ToSlash(rel), ".lua")
 		lib := strings.HasPrefix(name, "lib/")
 		files = append(files, script{path: path, name: strings.ReplaceAll(name, "/", "."), lib: lib})

@@ -450,6 +450,17 @@ func TestDirSortsAndFailsOnlyForItsDirectory(t *testing.T) {
 	)
 }
 
+// types/ holds LuaLS ---@meta definitions, which assign module tables and
+// declare empty functions: check reads none of it, as the loader loads none.
+func TestDirSkipsTypes(t *testing.T) {
+	got := check(t, map[string]string{
+		"types/ivr.lua":    "---@meta ivr\nivr = {}\nfunction ivr.go_to_layer(layer, opts) end\nreturn ivr",
+		"types/broken.lua": "this is not lua",
+		"a.lua":            handler("return ivr.go_to_layer(1)"),
+	})
+	expect(t, got)
+}
+
 func TestSource(t *testing.T) {
 	got := lint.Source("lib/x.lua", []byte("local M = {}\nfunction M.f() return ivr.sya() end\nreturn M"), lint.Options{Modules: modules(t), Lib: true})
 	if len(got) != 1 || got[0].String() != "lib/x.lua:2: unknown function ivr.sya (did you mean ivr.say?)" {

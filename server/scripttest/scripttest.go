@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/server"
 )
 
@@ -98,14 +99,15 @@ type job struct {
 }
 
 // findFiles lists the test files under dir in lexical order, skipping
-// hidden directories and files as the scripts loader does.
+// hidden directories and files and types/ as the scripts loader does
+// (luavm.Skipped).
 func findFiles(dir string) ([]string, error) {
 	var paths []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") && path != dir {
+		if rel, _ := filepath.Rel(dir, path); luavm.Skipped(filepath.ToSlash(rel), d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
