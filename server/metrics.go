@@ -3,6 +3,7 @@ package server
 import (
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,21 +38,18 @@ var outcomeNames = [outcomes]string{"ok", "script_error", "timeout", "busy", "fa
 
 func (o outcome) String() string { return outcomeNames[o] }
 
-// actionLabel is the "action" label: the answer's ACTION, or none when the
-// request was rejected before a script could answer.
-func actionLabel(k ivr.Kind) string {
-	switch k {
-	case ivr.GoToLayer:
-		return "go_to_layer"
-	case ivr.SayDigits:
-		return "say_digits"
-	case ivr.Dial:
-		return "dial"
-	case ivr.Fail:
-		return "status_1"
+// actionLabel is the "action" label: the call log's action (ivr.Kind's
+// name: go_to_layer, say_digits, dial, status_1) lower-cased, or none when
+// the request was rejected before a script could answer.
+func actionLabel(k ivr.Kind) string { return actionLabels[k] }
+
+var actionLabels = func() (l [kinds]string) {
+	l[0] = "none"
+	for k := 1; k < kinds; k++ {
+		l[k] = strings.ToLower(ivr.Kind(k).String())
 	}
-	return "none"
-}
+	return l
+}()
 
 const kinds = int(ivr.Fail) + 1
 
@@ -209,7 +207,7 @@ type scrapeCollector struct{ s *Server }
 
 var (
 	scriptsDesc = prometheus.NewDesc("ivrouter_scripts",
-		"Scripts loaded.", nil, nil)
+		"Scripts loaded that answer calls (NAME.lua, layers/N.lua); lib/ modules are not counted.", nil, nil)
 	scriptsInfoDesc = prometheus.NewDesc("ivrouter_scripts_info",
 		"The loaded scripts' version: a hash of the directory's contents.", []string{"version", "dir"}, nil)
 	loadedDesc = prometheus.NewDesc("ivrouter_scripts_loaded_timestamp_seconds",
@@ -238,7 +236,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	set := c.s.engine.Current()
-	ch <- prometheus.MustNewConstMetric(scriptsDesc, prometheus.GaugeValue, float64(len(set.Scripts())))
+	ch <- prometheus.MustNewConstMetric(scriptsDesc, prometheus.GaugeValue, float64(routes(set)))
 	ch <- prometheus.MustNewConstMetric(scriptsInfoDesc, prometheus.GaugeValue, 1, set.Version(), set.Dir())
 	ch <- prometheus.MustNewConstMetric(loadedDesc, prometheus.GaugeValue, float64(c.s.loaded.Load())/1e9)
 	st := c.s.mods.cache.Stats()
@@ -265,6 +263,18 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	v, rev, gov := Build()
 	ch <- prometheus.MustNewConstMetric(buildDesc, prometheus.GaugeValue, 1, v, rev, gov)
+}
+
+// routes counts the scripts of set that answer calls: lib/ modules are
+// not among them.
+func routes(set *luavm.Set) int {
+	n := 0
+	for _, sc := range set.Scripts() {
+		if !sc.IsLib() {
+			n++
+		}
+	}
+	return n
 }
 
 // vms is the pool size luavm runs for the configured n.

@@ -307,7 +307,7 @@ func (s *Server) reloadLocked() error {
 		}
 	} else {
 		s.loaded.Store(time.Now().UnixNano())
-		s.log.Info("scripts reloaded", "dir", set.Dir(), "version", set.Version(), "scripts", len(set.Scripts()), "took", time.Since(start).Round(time.Microsecond))
+		s.log.Info("scripts reloaded", "dir", set.Dir(), "scripts_version", set.Version(), "scripts", routes(set), "took", time.Since(start).Round(time.Microsecond))
 	}
 	if s.certs == nil {
 		return err
@@ -328,7 +328,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.certs != nil {
 		ln = tls.NewListener(ln, s.certs.config())
 	}
-	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.certs != nil, "scripts", set.Dir(), "version", set.Version(), "deadline", s.cfg.Deadline, "pid", os.Getpid())
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.certs != nil, "scripts", set.Dir(), "scripts_version", set.Version(), "deadline", s.cfg.Deadline, "pid", os.Getpid())
 	if s.cfg.Deadline >= luavm.WarnDeadline {
 		s.log.Warn("deadline leaves little slack before Voicenter's 5 s limit: late answers send calls to the failover", "deadline", s.cfg.Deadline)
 	}

@@ -17,7 +17,8 @@ const (
 	Fail
 )
 
-// String returns the wire name of the action.
+// String names the action in logs and, lower-cased, in metrics: its
+// ACTION on the wire, or STATUS_1 for Fail, which has none.
 func (k Kind) String() string {
 	switch k {
 	case GoToLayer:
@@ -27,7 +28,7 @@ func (k Kind) String() string {
 	case Dial:
 		return "DIAL"
 	case Fail:
-		return "ERROR"
+		return "STATUS_1"
 	}
 	return "UNKNOWN"
 }

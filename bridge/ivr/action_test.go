@@ -287,7 +287,7 @@ func TestKindAndSummary(t *testing.T) {
 		{ivr.Action{Kind: ivr.SayDigits, Layer: 2}, "SAY_DIGITS", "SAY_DIGITS then 2"},
 		{ivr.Action{Kind: ivr.Dial, Targets: []ivr.Target{{Type: "PHONE", Target: "050"}, {Type: "EXTENSION", Target: "sip1"}}},
 			"DIAL", "DIAL PHONE:050 EXTENSION:sip1"},
-		{ivr.Failure("x"), "ERROR", "STATUS 1"},
+		{ivr.Failure("x"), "STATUS_1", "STATUS 1"},
 		{ivr.Action{}, "UNKNOWN", "?"},
 	} {
 		if got := tc.action.Kind.String(); got != tc.kind {
