@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"github.com/ivrouter/ivrouter/calltrace"
 	"github.com/valyala/fasthttp"
 )
 
@@ -93,11 +94,12 @@ func BenchmarkRecord(b *testing.B) {
 				b.Fatal(err)
 			}
 			a := ivr.GoTo(12)
+			var tr calltrace.Trace // a call that made no HTTP request
 			start := time.Now()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				srv.done(start, time.Microsecond, sc, &req, &a, outcomeOK, nil)
+				srv.done(start, time.Microsecond, sc, &req, &a, &tr, outcomeOK, nil)
 			}
 		})
 	}

@@ -9,8 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// callLine is the call log line's fields, in order.
-type callLine [11]field
+// callLine is the call log line's fields, in order: room for all of them,
+// the optional ones (caller_name, custom_data, http, http_calls, error)
+// included.
+type callLine [15]field
 
 // field is one key and its string, integer or float value.
 type field struct {

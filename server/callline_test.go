@@ -12,7 +12,8 @@ import (
 // what slog's handlers write for the same record.
 func TestCallLineMatchesSlog(t *testing.T) {
 	values := []string{"", "plain", "layers/5", "two words", "a=b", `quo"te`, `back\slash`, "tab\there", "new\nline",
-		"ctrl\x01", "del\x7f", "עברית", "ü", "bad\xffutf8", "nbsp\u00a0", "sep\u2028", "<html>&", "******4567", "GO_TO_LAYER"}
+		"ctrl\x01", "del\x7f", "עברית", "ü", "bad\xffutf8", "nbsp\u00a0", "sep\u2028", "<html>&", "******4567", "STATUS_1",
+		"crm.example.com 200 12.3ms, crm.example.com error=timeout 450ms, +8 more", "crm_id=***,reason=open lead", "***"}
 	nums := []float64{0, 0.001, 0.112, 1.5, 2950.4, 123456.789}
 	times := []time.Time{time.Date(2026, 11, 25, 18, 41, 14, 648700559, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("IST", 2*3600))}
 	for i, v := range values {

@@ -9,14 +9,17 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	scriptlog "github.com/ivrouter/ivrouter/bridge/log"
+	"github.com/ivrouter/ivrouter/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
 )
 
 // done counts and logs one answered call. The log line answers "why did
 // this caller land on layer 13?": the call's IVR_UNIQUE_ID (the key the
 // script's own log lines carry too), what it asked, which script answered,
-// with what, how fast, and, when the answer is a fallback, the Lua error.
-func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, o outcome, err error) {
+// with what (and the CALLER_NAME and CUSTOM_DATA sent), the CRM requests
+// the script made on the way, how fast, and, when the answer is a
+// fallback, the Lua error.
+func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, tr *calltrace.Trace, o outcome, err error) {
 	now := time.Now()
 	took := now.Sub(start)
 	ss := s.metrics.seriesFor(sc)
@@ -46,13 +49,28 @@ func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req 
 		{key: scriptlog.ScriptKey, str: script},
 		{key: "action", str: a.Kind.String()},
 		{key: "target", str: target(a)},
-		{key: "ms", num: float64(took.Microseconds()) / 1000, kind: floatField},
-		{key: "outcome", str: o.String()},
-		{key: "error"},
 	}
-	n := len(line) - 1
+	n := 8
+	if a.CallerName != "" {
+		line[n] = field{key: "caller_name", str: s.callerName(a.CallerName)}
+		n++
+	}
+	if len(a.CustomData) > 0 {
+		line[n] = field{key: "custom_data", str: s.customData(a.CustomData)}
+		n++
+	}
+	if tr.RequestCount() > 0 {
+		reqs, total := tr.Requests(nil)
+		line[n] = field{key: "http", num: float64(total), kind: intField}
+		line[n+1] = field{key: "http_calls", str: httpCalls(reqs, total)}
+		n += 2
+	}
+	line[n] = field{key: "ms", num: float64(took.Microseconds()) / 1000, kind: floatField}
+	line[n+1] = field{key: "outcome", str: o.String()}
+	n += 2
 	if err != nil {
-		line[n].str, n = err.Error(), n+1
+		line[n] = field{key: "error", str: err.Error()}
+		n++
 	}
 	if s.cfg.CallLog != nil {
 		s.writeLine(now, level, line[:n])
@@ -81,6 +99,76 @@ func target(a *ivr.Action) string {
 		return strings.Join(parts, ",")
 	}
 	return ""
+}
+
+// httpCalls is the call line's summary of a call's requests: for each,
+// its host, then its status or error=FAILURE (or both, for a response the
+// script did not get), then how long it took; "+N more" for those past
+// calltrace.MaxRequests. "crm.example.com 200 12.3ms, crm.example.com
+// error=timeout 450ms".
+func httpCalls(reqs []calltrace.Request, total int) string {
+	b := make([]byte, 0, 40*len(reqs)+16)
+	for i, r := range reqs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, r.Host...)
+		if r.Status > 0 {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(r.Status), 10)
+		}
+		if r.Failure != "" {
+			b = append(b, " error="...)
+			b = append(b, r.Failure...)
+		}
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, float64(r.Took.Microseconds()/100)/10, 'f', -1, 64)
+		b = append(b, "ms"...)
+	}
+	if more := total - len(reqs); more > 0 {
+		b = append(b, ", +"...)
+		b = strconv.AppendInt(b, int64(more), 10)
+		b = append(b, " more"...)
+	}
+	return string(b)
+}
+
+// masked stands for a CALLER_NAME or CUSTOM_DATA value in the log with
+// --mask-caller: nothing of it, not even its length, shows.
+const masked = "***"
+
+// callerName is CALLER_NAME as logged: with --mask-caller, masked, since
+// it names the caller.
+func (s *Server) callerName(name string) string {
+	if s.cfg.MaskCaller {
+		return masked
+	}
+	return name
+}
+
+// customData is CUSTOM_DATA as logged: key=value,key=value in the order
+// sent; with --mask-caller the keys show and every value is masked, since
+// scripts put CRM IDs and names there.
+func (s *Server) customData(fields []ivr.Field) string {
+	var b strings.Builder
+	size := 0
+	for _, f := range fields {
+		size += len(f.Key) + len(f.Value) + len(masked) + 2
+	}
+	b.Grow(size)
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(f.Key)
+		b.WriteByte('=')
+		if s.cfg.MaskCaller {
+			b.WriteString(masked)
+		} else {
+			b.WriteString(f.Value)
+		}
+	}
+	return b.String()
 }
 
 // caller is the CALLER_ID as logged: whole, or with --mask-caller all but

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"github.com/ivrouter/ivrouter/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
@@ -21,6 +22,7 @@ type call struct {
 	ivr    ivr.Call
 	action ivr.Action
 	out    []byte
+	trace  calltrace.Trace // what the script did: its HTTP requests
 }
 
 func (c *call) Arg(L *lua.LState) lua.LValue { return c.req.Table(L) }
@@ -36,6 +38,10 @@ func (c *call) Result(L *lua.LState, ret lua.LValue) error {
 }
 
 func (c *call) ID() string { return c.req.UniqueID }
+
+// Trace implements calltrace.Traced: the http module records the call's
+// requests in it.
+func (c *call) Trace() *calltrace.Trace { return &c.trace }
 
 var calls = sync.Pool{New: func() any { return &call{out: make([]byte, 0, 256)} }}
 
@@ -65,6 +71,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	c := calls.Get().(*call)
+	c.trace.Reset()
 	if err := ivr.Decode(ctx.PostBody(), &c.req); err != nil {
 		calls.Put(c)
 		s.reject(ctx, start, fasthttp.StatusBadRequest, outcomeBadRequest, err.Error())
@@ -86,7 +93,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.fallback(ctx, start, ran, sc, c, err)
 	} else {
 		ctx.SetBody(c.out)
-		s.done(start, ran, sc, &c.req, &c.action, outcomeOK, nil)
+		s.done(start, ran, sc, &c.req, &c.action, &c.trace, outcomeOK, nil)
 	}
 	if !errors.Is(err, luavm.ErrTimeout) { // an overrun or cut-short call may still be touched by its VM
 		calls.Put(c)
@@ -112,7 +119,7 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Du
 	case errors.Is(err, luavm.ErrBusy):
 		o = outcomeBusy
 	}
-	s.done(start, ran, sc, &c.req, &a, o, err)
+	s.done(start, ran, sc, &c.req, &a, &c.trace, o, err)
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".
