@@ -96,6 +96,12 @@ type Options struct {
 	VMs int
 	// Deadline is how long a call may take when its script sets no deadline.
 	Deadline time.Duration
+	// Reserve is what Budget keeps back of a call's deadline for the script
+	// to answer once a Go module gives up waiting (for a CRM, for another
+	// call's loader). Zero keeps a tenth of what is left, at most 50 ms.
+	// Tests set seconds, so that a module's timeout cannot race the
+	// deadline on a loaded machine.
+	Reserve time.Duration
 	// MaxString caps strings built by string.rep, so one call cannot ask
 	// for gigabytes at once.
 	MaxString int
@@ -269,13 +275,17 @@ func DeadlineOf(L *lua.LState) (time.Time, bool) {
 
 // Budget is how long a Go module may block for the call L is answering and
 // still leave the script time to answer: what is left of the deadline, less
-// a reserve (a tenth, at most 50 ms). ok is false outside a call.
+// a reserve (Options.Reserve, by default a tenth, at most 50 ms). ok is
+// false outside a call.
 func Budget(L *lua.LState) (d time.Duration, ok bool) {
 	deadline, ok := DeadlineOf(L)
 	if !ok {
 		return 0, false
 	}
 	left := time.Until(deadline)
+	if c, isRun := L.Context().(*runCtx); isRun && c.reserve > 0 {
+		return left - c.reserve, true
+	}
 	return left - min(50*time.Millisecond, left/10), true
 }
 
@@ -309,9 +319,10 @@ func (e *Error) Error() string { return e.Where + ": " + e.Msg }
 // waiting to give up on it has not had the CPU to say so (a few spinning
 // scripts on a small machine).
 type runCtx struct {
-	job   *job
-	clock func() time.Time // Options.Clock
-	mem   int              // Options.CallMemory
+	job     *job
+	clock   func() time.Time // Options.Clock
+	mem     int              // Options.CallMemory
+	reserve time.Duration    // Options.Reserve
 	// shared is Options.SharedMemory's pool, nil when it is unbounded;
 	// sharedSize its size, for errors.
 	shared     *sharedPool

@@ -66,7 +66,7 @@ func newVM(set *Set) *vm {
 		frozen: map[*lua.LTable]string{},
 		envOf:  map[*lua.LTable]*env{},
 	}
-	v.ctx.clock, v.ctx.mem = set.opts.Clock, set.opts.CallMemory
+	v.ctx.clock, v.ctx.mem, v.ctx.reserve = set.opts.Clock, set.opts.CallMemory, set.opts.Reserve
 	if set.opts.SharedMemory > 0 {
 		v.ctx.shared, v.ctx.sharedSize = set.opts.shared, set.opts.SharedMemory
 	}
