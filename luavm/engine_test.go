@@ -127,23 +127,26 @@ func TestLoadTimeoutStopsAScriptThatNeverLoads(t *testing.T) {
 	}
 }
 
+// Scripts that never end run into their 300 ms deadline; the others fail
+// on their own, under a deadline of seconds so that on a loaded machine
+// they (and the calls after them) cannot run into it instead.
 func TestEveryFailureIsAnsweredWithinTheDeadline(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	const deadline = 300 * time.Millisecond
 	e := newEngine(t, map[string]string{
-		"loop.lua":    `return function() while true do end end`,
-		"pcall.lua":   `return function() while true do pcall(function() while true do end end) end end`,
+		"loop.lua":    `return { deadline = 300, handle = function() while true do end end }`,
+		"pcall.lua":   `return { deadline = 300, handle = function() while true do pcall(function() while true do end end) end end }`,
 		"rep.lua":     `return function() return string.rep("x", 2^40) end`,
 		"rep2.lua":    `return function() return ("x"):rep(1e9) end`,
-		"gsub.lua":    `return function() local s = string.rep("a", 2 * 1024 * 1024) for i = 1, 50 do s = s:gsub("a", "a") end return s end`,
+		"gsub.lua":    `return { deadline = 300, handle = function() local s = string.rep("a", 2 * 1024 * 1024) for i = 1, 50 do s = s:gsub("a", "a") end return s end }`,
 		"error.lua":   "return function()\n  local t = nil\n  return t.x\nend",
 		"panic.lua":   "local boom = require('boom')\nreturn function()\n  boom.panic()\nend",
-		"block.lua":   "local boom = require('boom')\nreturn function()\n  boom.wait()\nend",
+		"block.lua":   "local boom = require('boom')\nreturn { deadline = 300, handle = function()\n  boom.wait()\nend }",
 		"wrong.lua":   `return function() return {} end`,
 		"ok.lua":      `return function(x) return "ok:" .. x end`,
 		"recurse.lua": `local function f(n) return f(n + 1) + 1 end return function() return f(1) end`,
-	}, luavm.Options{VMs: 2, Deadline: deadline, Modules: []luavm.Module{luavmtest.Gate("boom", block, nil)}})
+	}, luavm.Options{VMs: 2, Deadline: 4 * time.Second, Modules: []luavm.Module{luavmtest.Gate("boom", block, nil)}})
 	for _, tc := range []struct {
 		name string
 		want string // in the error
@@ -197,6 +200,7 @@ func TestBusyPoolAnswersAtTheDeadline(t *testing.T) {
 	e := newEngine(t, map[string]string{
 		"block.lua": "local boom = require('boom')\nreturn { deadline = 2000, handle = function() boom.wait() return 'done' end }",
 		"ok.lua":    `return { deadline = 100, handle = function(x) return x end }`,
+		"free.lua":  `return function(x) return x end`, // the default deadline: seconds
 	}, luavm.Options{VMs: 1, Modules: []luavm.Module{luavmtest.Gate("boom", block, entered)}})
 	var blocked error
 	var wg sync.WaitGroup
@@ -214,7 +218,7 @@ func TestBusyPoolAnswersAtTheDeadline(t *testing.T) {
 	if blocked != nil {
 		t.Errorf("blocking call: %v", blocked)
 	}
-	if got := mustCall(t, e, "ok", 0, "x"); got != "x" {
+	if got := mustCall(t, e, "free", 0, "x"); got != "x" {
 		t.Errorf("after unblocking: %q", got)
 	}
 }
@@ -482,7 +486,7 @@ func TestCloseCutsRunningCallsShortAndSaysTheCallIsStillInUse(t *testing.T) {
 	if !errors.Is(err, luavm.ErrClosed) || !errors.Is(err, luavm.ErrTimeout) {
 		t.Errorf("a running call at Close: %v, want ErrClosed and ErrTimeout", err)
 	}
-	if took := time.Since(began); took > time.Second {
+	if took := time.Since(began); took > 3*time.Second { // generous: the bug waits out the 4 s
 		t.Errorf("the call returned %v after Close, its deadline was 4 s", took)
 	}
 	if _, err := e.Reload(); !errors.Is(err, luavm.ErrClosed) {
