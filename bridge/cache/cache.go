@@ -282,6 +282,12 @@ func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *
 		m.mu.Unlock()
 		close(f.done)
 	}()
+	// The caller's miss may predate a load that landed since: its value
+	// is in the store now, and loading again would ask the CRM twice.
+	if e, held := m.store.Get(key); held && m.opts.Now().Before(e.Expires) {
+		f.val = e.Value
+		return f.val, nil, nil
+	}
 	m.loads.Add(1)
 	var size int
 	f.val, size, own, f.err = m.call(L, fn, loader)
