@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
-	"github.com/ivrouter/ivrouter/calltrace"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/valyala/fasthttp"
 )
 

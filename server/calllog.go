@@ -9,7 +9,7 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	scriptlog "github.com/ivrouter/ivrouter/bridge/log"
-	"github.com/ivrouter/ivrouter/calltrace"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
 )
 

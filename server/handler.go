@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
-	"github.com/ivrouter/ivrouter/calltrace"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	bhttp "github.com/ivrouter/ivrouter/bridge/http"
-	"github.com/ivrouter/ivrouter/calltrace"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/luavm/luavmtest"
 )
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ivrouter/ivrouter/calltrace"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 )
 
 func TestATraceIsBoundedAndResets(t *testing.T) {
