@@ -84,7 +84,7 @@ type FlushResult struct {
 func (s *Server) adminReload(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("reload requested", "by", "admin", "client", r.RemoteAddr)
 	set, err := s.reload()
-	res := ReloadResult{OK: err == nil, Version: set.Version(), Dir: set.Dir(), Scripts: len(set.Scripts())}
+	res := ReloadResult{OK: err == nil, Version: set.Version(), Dir: set.Dir(), Scripts: routes(set)}
 	code := http.StatusOK
 	if err != nil {
 		code = http.StatusInternalServerError
