@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,6 +223,18 @@ func (e *fuzzEnv) answer(t *testing.T, in string, root *fuzzNode) ([]byte, bool)
 		return nil, false
 	}
 	checkAnswer(t, in, a, out)
+	// Read back, the answer is the action it was built from (written
+	// again, the same JSON, but for escapes: a byte that is not UTF-8 is
+	// written \ufffd, which reads back as the character itself).
+	back, err := ivr.ParseAnswer(out)
+	if err != nil {
+		t.Fatalf("%q: ParseAnswer(%s): %v", in, out, err)
+	}
+	var was, is any
+	again := back.AppendJSON(nil)
+	if json.Unmarshal(out, &was) != nil || json.Unmarshal(again, &is) != nil || !reflect.DeepEqual(was, is) {
+		t.Fatalf("%q: read back, %s is written %s", in, out, again)
+	}
 	return bytes.Clone(out), true
 }
 
