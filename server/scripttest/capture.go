@@ -25,6 +25,7 @@ type capture struct {
 type callLine struct {
 	outcome string
 	err     string
+	script  string
 }
 
 // handler is the slog.Handler side of a capture; attrs come from
@@ -100,9 +101,9 @@ func quoteIfNeeded(s string) string {
 // Write implements io.Writer for Config.CallLog, set to JSON lines.
 func (c *capture) Write(p []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
-		var f struct{ Outcome, Error string }
+		var f struct{ Outcome, Error, Script string }
 		if json.Unmarshal([]byte(line), &f) == nil {
-			c.addCall(callLine{outcome: f.Outcome, err: f.Error})
+			c.addCall(callLine{outcome: f.Outcome, err: f.Error, script: f.Script})
 		}
 	}
 	return len(p), nil

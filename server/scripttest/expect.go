@@ -82,10 +82,10 @@ func (e *expect) check(o *observed) []string {
 	case e.answer == nil:
 	case e.exact && !matches(e.answer, o.answer, true):
 		problems = append(problems, "answer differs (-expected +actual):\n"+
-			indent(lineDiff(prettyJSON(withoutNulls(e.answer)), prettyJSON(o.answer)), "  "))
+			indent(lineDiff(prettyJSON(withoutNulls(e.answer)), prettyJSON(o.answer))+spoken(e.answer, o.answer, true), "  "))
 	case !e.exact && !matches(e.answer, o.answer, false):
 		problems = append(problems, "answer differs (-expected +actual):\n"+
-			indent(lineDiff(prettyJSON(e.answer), prettyJSON(project(e.answer, o.answer))), "  "))
+			indent(lineDiff(prettyJSON(e.answer), prettyJSON(project(e.answer, o.answer)))+spoken(e.answer, o.answer, false), "  "))
 	}
 	if e.outcome != "" && e.outcome != o.outcome {
 		problems = append(problems, fmt.Sprintf("outcome is %s, want %s", orNone(o.outcome), e.outcome))

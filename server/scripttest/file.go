@@ -28,6 +28,8 @@ type testFile struct {
 	path  string // as found under the scripts directory, for file:line
 	rel   string // relative to it, for --run
 	cases []*testCase
+	stubs []*stub // the file's own, which every case falls back on
+	env   map[string]string
 }
 
 // testCase is one case: a single request, or several steps of one call.
@@ -120,16 +122,16 @@ func readLimited(path string) ([]byte, error) {
 
 // file reads the top level: the file's defaults, then its cases.
 func (d *decoder) file(n *yaml.Node, path, rel string) *testFile {
-	f := &testFile{path: path, rel: rel}
-	def := defaults{at: DefaultAt, req: defaultRequest()}
 	env := map[string]string{}
+	f := &testFile{path: path, rel: rel, env: env}
+	def := defaults{at: DefaultAt, req: defaultRequest()}
 	var stubs []*stub
 	var cases *yaml.Node
 	keys := d.defaultKeys(&def)
 	keys["env"] = func(v *yaml.Node) {
 		d.pairs(v, "env", func(k, v *yaml.Node) { env[k.Value] = d.text(v, "env "+k.Value) })
 	}
-	keys["http"] = func(v *yaml.Node) { stubs = d.stubs(v) }
+	keys["http"] = func(v *yaml.Node) { stubs = d.stubs(v); f.stubs = stubs }
 	keys["cases"] = func(v *yaml.Node) { cases = v }
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "a test file is a mapping with cases: and its defaults")

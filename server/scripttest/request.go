@@ -119,16 +119,23 @@ func (s *step) body() []byte {
 		DTMF: r[fieldDTMF].text, LayerID: r[fieldLayerID].text, Previous: r[fieldPrevious].text,
 	}
 	if s.target.isLayer {
-		data.LayerID = strconv.Itoa(s.target.layer)
+		data.LayerID = itoa(s.target.layer)
 	} else if data.LayerID == "" {
 		data.LayerID = "0"
 	}
 	if f, ok := r[fieldCustomData]; ok {
 		data.CustomData, _ = json.Marshal(f.custom) // flat scalars: cannot fail
 	}
+	return wireBody(data)
+}
+
+// wireBody is an IVR_LAYER_INPUT request holding data.
+func wireBody(data wireData) []byte {
 	b, _ := json.Marshal(struct {
 		Method string   `json:"METHOD"`
 		Data   wireData `json:"DATA"`
 	}{ivr.Method, data})
 	return b
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

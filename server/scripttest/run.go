@@ -3,44 +3,27 @@ package scripttest
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/ivrouter/ivrouter/bridge/cache"
-	"github.com/ivrouter/ivrouter/bridge/state"
 	"github.com/ivrouter/ivrouter/server"
 	"github.com/valyala/fasthttp"
 )
 
-// caseRun is one case's server and what it is wired to.
-type caseRun struct {
-	srv   *server.Server
-	at    atomic.Pointer[time.Time]
-	http  *transport
-	cache *store
-	state *store
-	log   *capture
-}
-
-// clientAddr is where the in-memory requests come from.
-var clientAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-
+// runCase runs one case on a Harness of its own.
 func runCase(base server.Config, dir string, f *testFile, c *testCase, verbose bool) (res Result) {
 	start := time.Now()
 	res = Result{File: f.path, Line: c.line, Name: c.name}
 	defer func() { res.Duration = time.Since(start) }() // server.New included: it is part of what a case costs
-	r, err := newCaseRun(base, dir, c)
+	h, err := newCaseHarness(base, dir, c)
 	if err != nil {
 		res.Failure, res.loadErr = "the scripts do not load: "+err.Error(), true
 		return res
 	}
-	defer r.srv.Engine().Close()
+	defer h.Close()
 	var out strings.Builder
 	for i, st := range c.steps {
-		o := r.do(st)
+		o := observe(h.Do(Request{Path: st.path(), Body: st.body(), At: st.at}))
 		problems := st.expect.check(o)
 		head := ""
 		if len(c.steps) > 1 {
@@ -59,36 +42,28 @@ func runCase(base server.Config, dir string, f *testFile, c *testCase, verbose b
 	return res
 }
 
-// newCaseRun builds the case's server: the scripts as served, with the
-// case's clock, stubs, seeded stores and environment, logging into the
-// case's capture.
-func newCaseRun(base server.Config, dir string, c *testCase) (*caseRun, error) {
-	r := &caseRun{http: &transport{stubs: c.stubs}, log: &capture{}}
-	r.at.Store(&c.steps[0].at)
-	now := func() time.Time { return *r.at.Load() }
-	// The stores keep serve's bounds, as the modules' own stores would.
-	r.cache = newStore(now, cache.DefaultGrace, orDefault(base.CacheEntries, cache.DefaultMaxEntries),
-		orDefault(base.CacheBytes, cache.DefaultMaxBytes))
-	r.state = newStore(now, 0, state.DefaultMaxCalls, orDefault(base.StateBytes, state.DefaultMaxBytes))
-	for k, v := range c.cache {
-		r.cache.seed(k, v)
-	}
-	if len(c.state) > 0 {
-		r.state.seed(c.call, c.state)
-	}
+// newCaseHarness builds the case's server: the scripts as served, with the
+// case's clock, zone, stubs, seeded stores and environment.
+func newCaseHarness(base server.Config, dir string, c *testCase) (*Harness, error) {
 	cfg := base
-	cfg.Scripts, cfg.VMs, cfg.Clock = dir, 1, now
+	cfg.Scripts = dir
 	cfg.Timezone = zone(c.zone, base.Timezone)
-	cfg.HTTPTransport, cfg.CacheStore, cfg.StateStore = r.http, r.cache, r.state
 	cfg.ScriptEnv = scriptEnv(base.ScriptEnv, c.env)
-	cfg.Logger = slog.New(handler{c: r.log})
-	cfg.CallLog, cfg.CallLogJSON, cfg.MaskCaller = r.log, true, false
-	// Who may call is the front door's business, not the scripts': the
-	// in-memory requests carry no token and come from nowhere in particular.
-	cfg.Token, cfg.AllowIPs, cfg.TrustProxies, cfg.TLSCert, cfg.TLSKey = "", nil, nil, "", ""
-	var err error
-	r.srv, err = server.New(cfg)
-	return r, err
+	return NewHarness(Setup{Config: cfg, At: c.steps[0].at, Stubs: &Stubs{lists: c.stubs},
+		Cache: c.cache, State: c.state, Call: c.call})
+}
+
+// observe is what a case checks of an exchange.
+func observe(x *Exchange) *observed {
+	o := &observed{status: x.Status, body: string(x.Body), outcome: x.Outcome, err: x.Error,
+		logs: x.Log, unstubbed: x.Unstubbed}
+	if json.Unmarshal(x.Body, &o.answer) != nil {
+		o.answer = nil
+	}
+	for _, r := range x.HTTP {
+		o.requests = append(o.requests, r.String())
+	}
+	return o
 }
 
 // zone is the time module's zone: the test's, else the base config's (the
@@ -128,30 +103,6 @@ func scriptEnv(allowed map[string]string, file map[string]string) map[string]str
 		env[name] = v
 	}
 	return env
-}
-
-// do sends one step's request through the server's handler, in memory.
-func (r *caseRun) do(st *step) *observed {
-	r.at.Store(&st.at)
-	var req fasthttp.Request
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(st.path())
-	req.Header.SetContentType("application/json")
-	req.SetBody(st.body())
-	var ctx fasthttp.RequestCtx
-	ctx.Init(&req, clientAddr, nil)
-	r.srv.Handler(&ctx)
-	o := &observed{status: ctx.Response.StatusCode(), body: string(ctx.Response.Body())}
-	if json.Unmarshal(ctx.Response.Body(), &o.answer) != nil {
-		o.answer = nil
-	}
-	o.requests, o.unstubbed = r.http.take()
-	logs, calls := r.log.take()
-	o.logs = logs
-	if len(calls) > 0 {
-		o.outcome, o.err = calls[len(calls)-1].outcome, calls[len(calls)-1].err
-	}
-	return o
 }
 
 // describe is what a step did, as a failure (or -v) shows it.

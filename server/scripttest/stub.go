@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -80,11 +81,11 @@ func (d *decoder) pattern(n *yaml.Node) *regexp.Regexp {
 }
 
 // transport answers a case's HTTP requests from its stubs and records
-// them; nothing reaches the network.
+// those no stub matches; nothing reaches the network. (The Harness's
+// recorder, in front of it, records every request.)
 type transport struct {
 	stubs     [2][]*stub // the case's, then the file's
 	mu        sync.Mutex
-	requests  []string
 	unstubbed []string
 }
 
@@ -95,12 +96,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	line := req.Method + " " + req.URL.String()
 	s := t.find(line)
-	t.mu.Lock()
-	t.requests = append(t.requests, line)
 	if s == nil {
+		t.mu.Lock()
 		t.unstubbed = append(t.unstubbed, line)
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
 	switch {
 	case s == nil:
 		return nil, errors.New("no stub for " + line)
@@ -128,14 +128,14 @@ func (t *transport) find(line string) *stub {
 	return nil
 }
 
-// take returns the requests made, and those no stub matched, since the
-// last take: one step's worth.
-func (t *transport) take() (requests, unstubbed []string) {
+// take returns the requests no stub matched since the last take: one
+// step's worth.
+func (t *transport) take() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	requests, unstubbed = t.requests, t.unstubbed
-	t.requests, t.unstubbed = nil, nil
-	return requests, unstubbed
+	unstubbed := t.unstubbed
+	t.unstubbed = nil
+	return unstubbed
 }
 
 // timeoutError is a net.Error that timed out: the http module reports it
@@ -145,3 +145,36 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "stub: timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
+
+// Stubs are a test case's HTTP stubs, to answer calls outside a test run
+// with them (ivrouter simulate --stubs FILE#case), and its file's env.
+type Stubs struct {
+	lists [2][]*stub // the case's, then the file's: first match wins
+	// Env is the test file's env: the values env.get returns in its cases.
+	Env map[string]string
+}
+
+// ReadStubs reads the stubs of the case named name in the test file at
+// path: the case's own, then the file's, tried in that order as in the
+// case. An empty name takes the file's stubs alone. The whole file must
+// be valid; a name no case has is an error listing the names.
+func ReadStubs(path, name string) (*Stubs, error) {
+	f, err := readFile(path, path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stubs{Env: f.env}
+	s.lists[1] = f.stubs
+	if name == "" {
+		return s, nil
+	}
+	var names []string
+	for _, c := range f.cases {
+		if c.name == name {
+			s.lists = c.stubs
+			return s, nil
+		}
+		names = append(names, strconv.Quote(c.name))
+	}
+	return nil, fmt.Errorf("%s: no case named %q (cases: %s)", path, name, strings.Join(names, ", "))
+}
