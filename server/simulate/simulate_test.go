@@ -327,7 +327,7 @@ func TestDocsSayExampleInEnglish(t *testing.T) {
 		{"one hundred and twelve", ""},
 		{"fourteenth of December two thousand nineteen", ""},
 		{"fourteenth of December two thousand nineteen at ten and twelve", ""}, // "minutes and fourteen seconds"
-		{"98972915_209570029.mp3", "[recording: 98972915_209570029.mp3]"},   // the docs' text says 98972915_20897670025.mp3
+		{"98972915_209570029.mp3", "[recording: 98972915_209570029.mp3]"},      // the docs' text says 98972915_20897670025.mp3
 	}
 	text, prefix := strings.CutPrefix(st.Heard, `says "`)
 	text, suffix := strings.CutSuffix(text, `", then goes to layer 2 (layer 1 if it fails)`)
