@@ -33,12 +33,13 @@ import (
 const rootLong = `ivrouter answers Voicenter's External Layer IVR requests with routing
 decisions written in Lua.
 
-check, test, reload and cache take serve's settings too, so they load what
-serve would and find its admin listener. Every setting can also be set with
-an IVROUTER_* environment variable (--max-body is IVROUTER_MAX_BODY) or in a
-YAML file named by --config (max-body: 64KiB). A flag on the command line
-wins, then the environment, then the file. ivrouter serve --print-config
-shows what is in effect; ivrouter help COMMAND lists each command's flags.`
+check, test, simulate, reload and cache take serve's settings too, so they
+load and answer what serve would and find its admin listener. Every setting
+can also be set with an IVROUTER_* environment variable (--max-body is
+IVROUTER_MAX_BODY) or in a YAML file named by --config (max-body: 64KiB). A
+flag on the command line wins, then the environment, then the file.
+ivrouter serve --print-config shows what is in effect; ivrouter help COMMAND
+lists each command's flags.`
 
 // run is the whole command line: it returns the exit code, 2 for bad
 // usage.
@@ -86,7 +87,7 @@ func newRoot(ctx context.Context, env lookupEnv, stdout, stderr io.Writer) *cobr
 	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(serveCmd(ctx, env, stdout, stderr), checkCmd(ctx, env, stdout, stderr), testCmd(ctx, env, stdout, stderr),
-		reloadCmd(ctx, env, stdout, stderr), cacheCmd(ctx, env, stdout, stderr),
+		simulateCmd(ctx, env, stdout, stderr), reloadCmd(ctx, env, stdout, stderr), cacheCmd(ctx, env, stdout, stderr),
 		&cobra.Command{
 			Use:   "version",
 			Short: "print the build's version",

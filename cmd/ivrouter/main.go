@@ -4,6 +4,8 @@
 //	ivrouter serve [flags]        serve the scripts directory (SIGHUP or ivrouter reload reloads it)
 //	ivrouter check [DIR]          load and lint every script as serve would; exit 1 on errors
 //	ivrouter test [DIR]           run the scripts' test cases offline; exit 1 on failures
+//	ivrouter simulate --layer N   answer one request as serve would, and say what the caller
+//	                              hears; --follow walks the whole call (simulate.go)
 //	ivrouter reload               make a running serve reload, through its admin listener
 //	ivrouter cache flush [--prefix P]
 //	                              drop a running serve's cached entries
