@@ -202,3 +202,21 @@ func TestSimulateColour(t *testing.T) {
 		}
 	}
 }
+
+// TestPrompter: a line a step, spaces trimmed, an empty line for no
+// digits; the end of input hangs up.
+func TestPrompter(t *testing.T) {
+	var asked bytes.Buffer
+	ask := prompter(strings.NewReader(" 12 \n\n7"), &asked)
+	for i, want := range []string{"12", "", "7"} {
+		if got, ok := ask(i+1, 13, "/"); !ok || got != want {
+			t.Errorf("line %d: %q %v, want %q", i+1, got, ok, want)
+		}
+	}
+	if _, ok := ask(4, 13, "/"); ok {
+		t.Error("the end of input did not hang up")
+	}
+	if !strings.Contains(asked.String(), "step 1, layer 13 (POST /): digits the caller presses") {
+		t.Errorf("prompt: %q", asked.String())
+	}
+}
