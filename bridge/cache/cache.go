@@ -84,6 +84,7 @@ type Stats struct {
 type Module struct {
 	opts    Options
 	store   Store
+	shared  Shared // store, when it is shared by several instances
 	mu      sync.Mutex
 	flights map[string]*flight
 	hits    atomic.Uint64
@@ -134,7 +135,9 @@ func New(o Options) *Module {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Module{opts: o, store: o.Store, flights: map[string]*flight{}}
+	m := &Module{opts: o, store: o.Store, flights: map[string]*flight{}}
+	m.shared, _ = o.Store.(Shared)
+	return m
 }
 
 // Stats returns the lookup counters and the bytes held.
@@ -182,13 +185,35 @@ func (m *Module) Loader(L *lua.LState) int {
 
 func (m *Module) get(L *lua.LState) int {
 	key := checkKey(L, "cache.get")
-	if e, ok := m.store.Get(key); ok && m.opts.Now().Before(e.Expires) {
+	e, ok, err := m.lookup(L, key)
+	if ok && m.opts.Now().Before(e.Expires) {
 		m.hits.Add(1)
 		L.Push(luavm.ToLua(L, e.Value))
 		return 1
 	}
 	m.misses.Add(1)
+	if err != nil { // a shared store that cannot say: a miss, with its reason
+		return fail(L, err.Error())
+	}
 	return fail(L, "miss")
+}
+
+// lookup reads key from the store; a Shared store's read is bounded by the
+// call's deadline and may fail.
+func (m *Module) lookup(L *lua.LState, key string) (Entry, bool, error) {
+	if m.shared != nil {
+		return m.shared.GetOp(OpOf(L), key)
+	}
+	e, ok := m.store.Get(key)
+	return e, ok, nil
+}
+
+// put stores e under key.
+func (m *Module) put(L *lua.LState, key string, e Entry) error {
+	if m.shared != nil {
+		return m.shared.SetOp(OpOf(L), key, e)
+	}
+	return m.store.Set(key, e)
 }
 
 func (m *Module) set(L *lua.LState) int {
@@ -196,7 +221,7 @@ func (m *Module) set(L *lua.LState) int {
 	val, size, err := m.checkValue(L, "cache.set", 2)
 	ttl := m.checkTTL(L, "cache.set", 3)
 	if err == nil {
-		err = m.store.Set(key, Entry{Value: val, Expires: m.opts.Now().Add(ttl), Size: size})
+		err = m.put(L, key, Entry{Value: val, Expires: m.opts.Now().Add(ttl), Size: size})
 	}
 	if err != nil {
 		m.count(err)
@@ -218,7 +243,12 @@ func (m *Module) count(err error) {
 }
 
 func (m *Module) delete(L *lua.LState) int {
-	m.store.Delete(checkKey(L, "cache.delete"))
+	key := checkKey(L, "cache.delete")
+	if m.shared != nil {
+		_ = m.shared.DeleteOp(OpOf(L), key) // an unreachable store's entry expires by itself
+		return 0
+	}
+	m.store.Delete(key)
 	return 0
 }
 
@@ -227,7 +257,7 @@ func (m *Module) remember(L *lua.LState) int {
 	key := checkKey(L, fn)
 	ttl := m.checkTTL(L, fn, 2)
 	loader := L.CheckFunction(3)
-	old, held := m.store.Get(key)
+	old, held, _ := m.lookup(L, key) // a store that cannot say: a miss, so the loader asks the CRM
 	if held && m.opts.Now().Before(old.Expires) {
 		m.hits.Add(1)
 		L.Push(luavm.ToLua(L, old.Value))
@@ -258,6 +288,8 @@ func (m *Module) remember(L *lua.LState) int {
 
 // load runs loader once for every concurrent miss of key: the first caller
 // runs it in its own VM, the others wait for its result or their deadline.
+// With a Shared store, the first caller in each instance asks the store
+// which instance loads (Shared.Lead): one loader call among them all.
 // When the loader's value is over MaxValueBytes, the error is a *tooLarge
 // and own is the value in the loader's own VM (nil for the callers that
 // waited): it is not copied, nor stored.
@@ -284,13 +316,31 @@ func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *
 	}()
 	// The caller's miss may predate a load that landed since: its value
 	// is in the store now, and loading again would ask the CRM twice.
-	if e, held := m.store.Get(key); held && m.opts.Now().Before(e.Expires) {
-		f.val = e.Value
-		return f.val, nil, nil
+	var done func(Op, *Entry, error) error
+	if m.shared == nil {
+		if e, held := m.store.Get(key); held && m.opts.Now().Before(e.Expires) {
+			f.val = e.Value
+			return f.val, nil, nil
+		}
+	} else if lead, err := m.shared.Lead(OpOf(L), key); err == nil {
+		// An error: the store cannot arbitrate, so this instance loads.
+		switch {
+		case lead.Landed != nil:
+			f.val = lead.Landed.Value
+			return f.val, nil, nil
+		case lead.Err != nil:
+			f.err = lead.Err
+			return nil, nil, f.err
+		case lead.Done != nil:
+			done = lead.Done
+		}
 	}
 	m.loads.Add(1)
 	var size int
 	f.val, size, own, f.err = m.call(L, fn, loader)
+	if done != nil && f.err != nil {
+		_ = done(OpOf(L), nil, f.err) // the other instances' waiters get the error
+	}
 	var big *tooLarge
 	switch {
 	case errors.As(f.err, &big):
@@ -300,13 +350,16 @@ func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *
 		m.loadErr.Add(1)
 		return nil, nil, f.err
 	}
-	// A full store keeps the value from the cache, not from the callers.
-	if err := m.store.Set(key, Entry{Value: f.val, Expires: m.opts.Now().Add(ttl), Size: size}); err != nil {
-		m.count(err)
-		if !errors.Is(err, ErrFull) {
-			return nil, nil, err
-		}
+	e := Entry{Value: f.val, Expires: m.opts.Now().Add(ttl), Size: size}
+	var serr error
+	if done != nil {
+		serr = done(OpOf(L), &e, nil)
+	} else {
+		serr = m.store.Set(key, e)
 	}
+	// A full or unreachable store keeps the value from the cache, not from
+	// the callers.
+	m.count(serr)
 	return f.val, nil, nil
 }
 
@@ -354,7 +407,7 @@ func wait(L *lua.LState, f *flight) (any, error) {
 	case <-f.done:
 		return f.val, f.err
 	case <-timeout:
-		return nil, errors.New("timeout waiting for another call's loader")
+		return nil, ErrLoaderTimeout
 	}
 }
 

@@ -18,6 +18,10 @@ import (
 type Options struct {
 	// Store holds each call's state; nil means a bounded in-memory store.
 	Store cache.Store
+	// Shared, when set, holds each call's state instead of Store: a store
+	// several instances share (bridge/redisstore), each operation atomic
+	// on its own, so a call's layers may land on any instance.
+	Shared Shared
 	// TTL is how long a call's state lives after its last write (default
 	// 1 h: longer than any call).
 	TTL time.Duration
@@ -64,6 +68,7 @@ const (
 // MaxCallBytes or a full store returns nil, err and changes nothing.
 type Module struct {
 	store   cache.Store
+	shared  Shared
 	ttl     time.Duration
 	maxCall int
 	now     func() time.Time
@@ -90,8 +95,46 @@ func New(o Options) *Module {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Module{store: o.Store, ttl: o.TTL, maxCall: o.MaxCallBytes, now: o.Now}
+	return &Module{store: o.Store, shared: o.Shared, ttl: o.TTL, maxCall: o.MaxCallBytes, now: o.Now}
 }
+
+// Shared is a store of calls' state that several ivrouter instances share
+// over a network. Each method is one atomic step on the store, bounded by
+// op (the call's deadline and memory); an error the store cannot take back
+// (down, slow) is returned to the script as nil, err.
+type Shared interface {
+	// Get returns the value of key in call id's state, nil if none.
+	Get(op cache.Op, id, key string) (any, error)
+	// Set sets key to val (nil removes it). entry is what the key and value
+	// count for in the call's state (see Limits); past lim.MaxCallBytes
+	// the state must not grow, and the error is a *TooLargeError.
+	Set(op cache.Op, id, key string, val any, entry int, lim Limits) error
+	// Incr adds n to key's number, from 0, and returns the sum; a key
+	// holding anything else is a *NotNumberError. entry is what a new key
+	// counts for.
+	Incr(op cache.Op, id, key string, n float64, entry int, lim Limits) (float64, error)
+}
+
+// Limits are what a Shared store keeps a call's state to: it lives TTL
+// after its last write, and holds at most MaxCallBytes, counted as the
+// module counts them: luavm.SizeOf of an empty table, plus each key's
+// entry.
+type Limits struct {
+	TTL          time.Duration
+	MaxCallBytes int
+}
+
+// TooLargeError is a Shared store's refusal of a write that would grow a
+// call's state past Limits.MaxCallBytes: Size is what it would have been.
+type TooLargeError struct{ Size int }
+
+func (e *TooLargeError) Error() string { return fmt.Sprintf("state too large: %d bytes", e.Size) }
+
+// NotNumberError is a Shared store's refusal to add to a key that holds
+// Value, not a number.
+type NotNumberError struct{ Value any }
+
+func (e *NotNumberError) Error() string { return fmt.Sprintf("holds a %T, not a number", e.Value) }
 
 // Bytes is the estimated size of every call's state the store holds, for a
 // gauge (see cache.MemoryStore.Bytes); 0 for a Store that does not report it.
@@ -114,6 +157,14 @@ func (m *Module) Loader(L *lua.LState) int {
 
 func (m *Module) get(L *lua.LState) int {
 	id, key := callID(L, "state.get"), checkKey(L, "state.get")
+	if m.shared != nil {
+		v, err := m.shared.Get(cache.OpOf(L), id, key)
+		if err != nil {
+			return fail(L, unavailable(err))
+		}
+		L.Push(luavm.ToLua(L, v))
+		return 1
+	}
 	vals, _ := m.load(id)
 	L.Push(luavm.ToLua(L, vals[key]))
 	return 1
@@ -128,6 +179,9 @@ func (m *Module) set(L *lua.LState) int {
 	big := errors.Is(err, luavm.ErrTooLarge)
 	if err != nil && !big {
 		L.RaiseError("%s: value cannot be kept: %v", fn, err)
+	}
+	if m.shared != nil {
+		return m.setShared(L, id, key, val, size, big)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -153,6 +207,18 @@ func (m *Module) incr(L *lua.LState) int {
 	const fn = "state.incr"
 	id, key := callID(L, fn), checkKey(L, fn)
 	n := L.OptNumber(2, 1)
+	if m.shared != nil {
+		sum, err := m.shared.Incr(cache.OpOf(L), id, key, float64(n), entrySize(key, 0.0), m.limits())
+		var nn *NotNumberError
+		if errors.As(err, &nn) {
+			L.RaiseError("%s: %s holds a %T, not a number", fn, key, nn.Value)
+		}
+		if err != nil {
+			return fail(L, m.sharedError(err))
+		}
+		L.Push(lua.LNumber(sum))
+		return 1
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old, before := m.load(id)
@@ -169,6 +235,38 @@ func (m *Module) incr(L *lua.LState) int {
 	vals[key] = cur
 	return m.save(L, id, vals, before, total, lua.LNumber(cur))
 }
+
+// setShared is state.set on a Shared store. A value over MaxCallBytes on
+// its own is refused before it is sent, its size counted as if the call
+// held nothing else.
+func (m *Module) setShared(L *lua.LState, id, key string, val any, size int, big bool) int {
+	entry := entrySize(key, nil) + size
+	if big {
+		return fail(L, m.tooLarge(luavm.SizeOf(map[string]any{})+entry))
+	}
+	if err := m.shared.Set(cache.OpOf(L), id, key, val, entry, m.limits()); err != nil {
+		return fail(L, m.sharedError(err))
+	}
+	L.Push(lua.LTrue)
+	return 1
+}
+
+func (m *Module) limits() Limits { return Limits{TTL: m.ttl, MaxCallBytes: m.maxCall} }
+
+// sharedError is what a script gets for a Shared store's error.
+func (m *Module) sharedError(err error) string {
+	var big *TooLargeError
+	switch {
+	case errors.As(err, &big):
+		return m.tooLarge(big.Size)
+	case errors.Is(err, ErrFull), errors.Is(err, cache.ErrFull):
+		return ErrFull.Error()
+	}
+	return unavailable(err)
+}
+
+// unavailable is the message of a store that could not answer.
+func unavailable(err error) string { return "state unavailable: " + err.Error() }
 
 // load returns the call's state and its size (luavm.SizeOf's estimate,
 // kept in the entry so it is not walked again).
