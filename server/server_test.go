@@ -38,6 +38,10 @@ func start(t testing.TB, cfg Config) (string, *Server) {
 		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Error(err)
 		}
+		// On a loaded machine Serve may not have begun yet: fasthttp's
+		// Shutdown closes only the listeners it serves, and a later Serve
+		// would accept forever. Closed here, its first Accept fails.
+		ln.Close()
 		<-done
 	})
 	return "http://" + ln.Addr().String(), srv
