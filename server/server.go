@@ -23,6 +23,7 @@ import (
 	"github.com/ivrouter/ivrouter/bridge/cache"
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/server/console"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -121,6 +122,10 @@ type Config struct {
 	// level still decides which lines are written.
 	CallLog     io.Writer
 	CallLogJSON bool
+	// ConsoleCalls bounds the calls the admin listener's console keeps
+	// (default console.DefaultCalls; negative turns the console off), and
+	// ConsoleBytes their size (default console.DefaultBytes).
+	ConsoleCalls, ConsoleBytes int
 }
 
 // Defaults for zero Config fields.
@@ -193,7 +198,8 @@ type Server struct {
 	// reloadMu makes reloads, by SIGHUP or by the admin listener, run
 	// one at a time.
 	reloadMu sync.Mutex
-	stopped  atomic.Bool // shutting down: not ready for new calls
+	stopped  atomic.Bool       // shutting down: not ready for new calls
+	console  *console.Recorder // recent calls for the console; nil when off
 }
 
 // New loads the scripts directory and returns a server ready to Serve.
@@ -216,6 +222,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.loaded.Store(time.Now().UnixNano())
+	s.newConsole()
 	s.http = &fasthttp.Server{
 		Handler:                      s.Handler,
 		ErrorHandler:                 s.transportError,
@@ -301,6 +308,7 @@ func (s *Server) reloadLocked() error {
 	start := time.Now()
 	set, err := s.engine.Reload()
 	s.metrics.reloaded(err)
+	defer s.consoleReloaded(err)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			s.log.Error("reload failed, previous scripts keep serving", "error", line)

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
+	"github.com/ivrouter/ivrouter/server/console"
+)
+
+// newConsole starts the console's ring of recent calls, unless
+// Config.ConsoleCalls turns it off, and records the first load.
+func (s *Server) newConsole() {
+	if s.cfg.ConsoleCalls < 0 {
+		return
+	}
+	s.console = console.NewRecorder(s.cfg.ConsoleCalls, int64(s.cfg.ConsoleBytes))
+	set := s.engine.Current()
+	s.console.Reloaded(time.Unix(0, s.loaded.Load()), set.Version(), routes(set), nil)
+}
+
+// consoleReloaded records a reload for the console's scripts page.
+func (s *Server) consoleReloaded(err error) {
+	if s.console == nil {
+		return
+	}
+	set := s.engine.Current()
+	var errs []string
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if line != "" {
+				errs = append(errs, line)
+			}
+		}
+	}
+	s.console.Reloaded(time.Now(), set.Version(), routes(set), errs)
+}
+
+// Console is the ring of recent calls the console shows; nil when
+// Config.ConsoleCalls turned it off.
+func (s *Server) Console() *console.Recorder { return s.console }
+
+// consoleHandler serves the console, under console.Prefix, with the
+// admin token (AdminToken, else Token) from any client, or from loopback
+// clients only when neither is set.
+func (s *Server) consoleHandler() http.Handler {
+	token := s.cfg.AdminToken
+	if token == "" {
+		token = s.cfg.Token
+	}
+	return console.Handler(console.Options{
+		Recorder:   s.console,
+		Token:      token,
+		Gatherer:   s.metrics.reg,
+		MaskCaller: s.cfg.MaskCaller,
+		Scripts:    s.consoleScripts,
+	})
+}
+
+func (s *Server) consoleScripts() console.ScriptSet {
+	set := s.engine.Current()
+	cs := console.ScriptSet{Version: set.Version(), Dir: set.Dir(), Loaded: time.Unix(0, s.loaded.Load())}
+	for _, sc := range set.Scripts() {
+		f := console.ScriptFile{Name: sc.Name, Path: sc.Path, Lib: sc.IsLib(), Deadline: sc.Deadline}
+		if sc.HasFallback {
+			f.Fallback = strconv.Itoa(sc.Fallback)
+		}
+		cs.Files = append(cs.Files, f)
+	}
+	return cs
+}
+
+// record adds an answered request to the console's ring: Go strings and
+// numbers only (the request's are already copies of fasthttp's buffers),
+// masked as the call log masks them.
+func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, tr *calltrace.Trace, o outcome, err error) {
+	l := console.Layer{Time: now, CallID: req.UniqueID, DID: req.DID, Caller: s.caller(req.CallerID),
+		LayerID: req.LayerID, DTMF: s.dtmf(req.DTMF), Action: a.Kind.String(), Target: target(a),
+		Took: took, Deadline: s.cfg.Deadline, Outcome: o.String()}
+	if sc != nil {
+		l.Script = sc.Name
+		if sc.Deadline > 0 {
+			l.Deadline = sc.Deadline
+		}
+	}
+	shown := a
+	if s.cfg.MaskCaller && (a.CallerName != "" || len(a.CustomData) > 0) {
+		m := *a
+		if m.CallerName != "" {
+			m.CallerName = masked
+		}
+		m.CustomData = make([]ivr.Field, len(a.CustomData))
+		for i, f := range a.CustomData {
+			m.CustomData[i] = ivr.Field{Key: f.Key, Value: masked}
+		}
+		shown = &m
+	}
+	l.CallerName = shown.CallerName
+	var buf [512]byte
+	l.Answer = string(shown.AppendJSON(buf[:0]))
+	if tr.RequestCount() > 0 {
+		l.Requests, l.HTTPTotal = tr.Requests(nil)
+	}
+	if err != nil {
+		l.Error = err.Error()
+	}
+	s.console.Record(l)
+}
