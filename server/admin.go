@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ivrouter/ivrouter/bridge/cache"
+	"github.com/ivrouter/ivrouter/server/console"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -51,6 +52,11 @@ func (s *Server) AdminHandler(pprof bool) http.Handler {
 	guard := newAdminGuard(s.cfg.AdminToken, s.cfg.Token)
 	mux.HandleFunc("POST /-/reload", guard.wrap(s.adminReload))
 	mux.HandleFunc("POST /-/cache/flush", guard.wrap(s.adminFlush))
+	if s.console != nil {
+		h := s.consoleHandler()
+		mux.Handle("/console", h)
+		mux.Handle(console.Prefix, h)
+	}
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	scriptlog "github.com/ivrouter/ivrouter/bridge/log"
-	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 )
 
 // done counts and logs one answered call. The log line answers "why did
@@ -27,6 +27,9 @@ func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req 
 	s.metrics.latency.Observe(took.Seconds())
 	if sc != nil {
 		ss.run.Observe(ran.Seconds())
+	}
+	if s.console != nil {
+		s.record(now, took, sc, req, a, tr, o, err)
 	}
 	level := slog.LevelInfo
 	if o != outcomeOK && o != outcomeFallback {

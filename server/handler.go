@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
-	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
