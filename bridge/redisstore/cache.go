@@ -179,7 +179,7 @@ func (c *CacheStore) Lead(op cache.Op, key string) (cache.Flight, error) {
 			return cache.Flight{Done: c.done(key, token)}, nil
 		}
 		left, _ := res[1].AsInt64() // another instance leads: its lock's time left
-		word, ok := c.wait(key, w, deadline, time.Duration(left)*time.Millisecond+lockMargin)
+		word, ok := c.wait(w, deadline, time.Duration(left)*time.Millisecond+lockMargin)
 		switch {
 		case !ok && !time.Now().Before(deadline):
 			return cache.Flight{Err: cache.ErrLoaderTimeout}, nil
@@ -213,12 +213,13 @@ func (c *CacheStore) Lead(op cache.Op, key string) (cache.Flight, error) {
 
 // wait waits for the leader's word, until the deadline or for at most
 // lock; ok is false when none came.
-func (c *CacheStore) wait(key string, w *waiter, deadline time.Time, lock time.Duration) (flightWord, bool) {
+func (c *CacheStore) wait(w *waiter, deadline time.Time, lock time.Duration) (flightWord, bool) {
 	c.s.waiting.Add(1)
-	defer c.s.waiting.Add(-1)
-	if c.s.o.OnWait != nil {
-		c.s.o.OnWait(key)
-	}
+	c.s.bump()
+	defer func() {
+		c.s.waiting.Add(-1)
+		c.s.bump()
+	}()
 	t := time.NewTimer(min(time.Until(deadline), lock))
 	defer t.Stop()
 	select {

@@ -71,9 +71,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock cache entries expire by (default time.Now).
 	Now func() time.Time
-	// OnWait, when set, is called each time a load of key starts waiting
-	// for another instance's: for tests.
-	OnWait func(key string)
 }
 
 // Defaults for zero Options fields.
@@ -208,7 +205,7 @@ type Store struct {
 	up atomic.Bool
 
 	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced at every change of up or subLive
+	changed   chan struct{} // closed and replaced at every change of up, subLive or waiting
 	downSince time.Time
 	closed    bool
 	stop      chan struct{}
@@ -357,6 +354,12 @@ func (s *Store) WaitUp(ctx context.Context) error {
 	return s.waitFor(ctx, func() bool { return s.up.Load() && s.subLive.Load() })
 }
 
+// WaitWaiting blocks until at least n loads of this instance wait for
+// another instance's, or ctx ends: for tests.
+func (s *Store) WaitWaiting(ctx context.Context, n int64) error {
+	return s.waitFor(ctx, func() bool { return s.waiting.Load() >= n })
+}
+
 // WaitDown blocks until the store is marked down, or ctx ends.
 func (s *Store) WaitDown(ctx context.Context) error {
 	return s.waitFor(ctx, func() bool { return !s.up.Load() })
@@ -376,6 +379,14 @@ func (s *Store) waitFor(ctx context.Context, cond func() bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// bump wakes whoever waits for a change.
+func (s *Store) bump() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
 }
 
 // set changes a flag of the store's state and wakes whoever waits on it.
@@ -465,8 +476,8 @@ func (s *Store) probe(start bool) {
 			since := s.downSince
 			s.mu.Unlock()
 			s.transitions.Add(1)
-			s.set(&s.up, true)
 			s.log.Info("store reachable again", "store", s.where, "down_for", time.Since(since).Round(time.Millisecond))
+			s.set(&s.up, true)
 			return
 		}
 		delay = min(2*delay, s.o.MaxBackoff)

@@ -279,9 +279,11 @@ func TestRememberIsOneLoadAcrossInstances(t *testing.T) {
 		end`}
 	const calls = 100
 	var engines []*luavm.Engine
-	waiting := make(chan string, 2*calls)
+	var stores []*redisstore.Store
 	for range 2 {
-		s := open(t, srv.URL(), redisstore.Options{OnWait: func(key string) { waiting <- key }})
+		// 200 calls at once under -race: Redis is not slow, the machine is.
+		s := open(t, srv.URL(), redisstore.Options{Timeout: 5 * time.Second})
+		stores = append(stores, s)
 		m := cache.New(cache.Options{Store: s.Cache()})
 		engines = append(engines, luavmtest.Engine(t, script, luavm.Options{VMs: calls, Deadline: 4 * time.Second,
 			Modules: []luavm.Module{{Name: "cache", Loader: m.Loader}, crm}}))
@@ -299,7 +301,7 @@ func TestRememberIsOneLoadAcrossInstances(t *testing.T) {
 	}
 	// The first loader holds until the other instance waits for it.
 	<-entered
-	<-waiting
+	waitWaiting(t, stores[0], stores[1])
 	close(release)
 	wg.Wait()
 	close(results)
@@ -311,6 +313,27 @@ func TestRememberIsOneLoadAcrossInstances(t *testing.T) {
 	if n := loads.Load(); n != 1 {
 		t.Errorf("%d loader calls for 2 instances × %d concurrent misses, want 1", n, calls)
 	}
+	for _, s := range stores {
+		if st := s.Stats(); st.Transitions != 0 || st.Errors["cache"]["down"] != 0 {
+			t.Errorf("the store went down: %+v", st)
+		}
+	}
+}
+
+// waitWaiting waits, generously, until one of stores waits for another
+// instance's load.
+func waitWaiting(t *testing.T, stores ...*redisstore.Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan error, len(stores))
+	for _, s := range stores {
+		go func() { got <- s.WaitWaiting(ctx, 1) }()
+	}
+	if err := <-got; err != nil {
+		t.Fatal("no instance waited for another's load")
+	}
+	cancel()
 }
 
 // A loader that fails on one instance fails the other's waiting call too,
@@ -318,8 +341,7 @@ func TestRememberIsOneLoadAcrossInstances(t *testing.T) {
 // would.
 func TestALoaderErrorReachesTheOtherInstance(t *testing.T) {
 	srv := redistest.Start(t)
-	waiting := make(chan string, 1)
-	a, b := open(t, srv.URL(), redisstore.Options{}), open(t, srv.URL(), redisstore.Options{OnWait: func(key string) { waiting <- key }})
+	a, b := open(t, srv.URL(), redisstore.Options{}), open(t, srv.URL(), redisstore.Options{})
 	lead, err := a.Cache().Lead(op(3*time.Second), "k")
 	if err != nil || lead.Done == nil {
 		t.Fatalf("the first to ask leads: %+v %v", lead, err)
@@ -332,7 +354,7 @@ func TestALoaderErrorReachesTheOtherInstance(t *testing.T) {
 		}
 		got <- f
 	}()
-	<-waiting
+	waitWaiting(t, b)
 	if err := lead.Done(op(time.Second), nil, errors.New("CRM answered 500")); err != nil {
 		t.Fatal(err)
 	}
