@@ -224,12 +224,21 @@ var (
 		"Circuit breaker state of each host scripts reach: 1 for the current state.", []string{"host", "state"}, nil)
 	tlsDesc = prometheus.NewDesc("ivrouter_tls_certificate_expiry_timestamp_seconds",
 		"When the serving certificate expires.", nil, nil)
+	storeUpDesc = prometheus.NewDesc("ivrouter_store_up",
+		"With --store: 1 while Redis is reachable, 0 while it is down (the cache then asks the CRM directly and state fails); /readyz does not depend on it.", nil, nil)
+	storeTripsDesc = prometheus.NewDesc("ivrouter_store_round_trips_total",
+		"With --store: requests sent to Redis, by module (cache, state).", []string{"module"}, nil)
+	storeErrorsDesc = prometheus.NewDesc("ivrouter_store_errors_total",
+		"With --store: failed operations by module and reason (down: refused at once while Redis is down; timeout: no answer within --store-timeout; unreachable: a connection error; deadline: the call's deadline came first; error: an error Redis answered).", []string{"module", "reason"}, nil)
+	storeNearDesc = prometheus.NewDesc("ivrouter_store_near_cache_hits_total",
+		"With --store: cache reads answered by the near cache, without a round trip.", nil, nil)
 	buildDesc = prometheus.NewDesc("ivrouter_build_info",
 		"The running build: 1, with its version, VCS revision and Go version.", []string{"version", "revision", "goversion"}, nil)
 )
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{scriptsDesc, scriptsInfoDesc, loadedDesc, cacheDesc, cacheLoadsDesc, storeBytesDesc, storeRefusedDesc, circuitDesc, tlsDesc, buildDesc} {
+	for _, d := range []*prometheus.Desc{scriptsDesc, scriptsInfoDesc, loadedDesc, cacheDesc, cacheLoadsDesc, storeBytesDesc, storeRefusedDesc, circuitDesc, tlsDesc, buildDesc,
+		storeUpDesc, storeTripsDesc, storeErrorsDesc, storeNearDesc} {
 		ch <- d
 	}
 }
@@ -260,6 +269,23 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if cert := c.s.certs.current(); cert != nil && cert.Leaf != nil {
 		ch <- prometheus.MustNewConstMetric(tlsDesc, prometheus.GaugeValue, float64(cert.Leaf.NotAfter.Unix()))
+	}
+	if c.s.store != nil {
+		rs := c.s.store.Stats()
+		up := 0.0
+		if rs.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
+		for module, n := range rs.RoundTrips {
+			ch <- prometheus.MustNewConstMetric(storeTripsDesc, prometheus.CounterValue, float64(n), module)
+		}
+		for module, reasons := range rs.Errors {
+			for reason, n := range reasons {
+				ch <- prometheus.MustNewConstMetric(storeErrorsDesc, prometheus.CounterValue, float64(n), module, reason)
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(storeNearDesc, prometheus.CounterValue, float64(rs.NearHits))
 	}
 	v, rev, gov := Build()
 	ch <- prometheus.MustNewConstMetric(buildDesc, prometheus.GaugeValue, 1, v, rev, gov)

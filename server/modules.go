@@ -26,13 +26,22 @@ func (s *Server) modules() ([]luavm.Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Config.Store, when set, holds what CacheStore and StateStore leave.
+	cacheStore, stateStore, shared := s.cfg.CacheStore, s.cfg.StateStore, state.Shared(nil)
+	if s.store != nil && cacheStore == nil {
+		cacheStore = s.store.Cache()
+	}
+	if s.store != nil && stateStore == nil {
+		shared = s.store.State()
+	}
 	m := &modules{
 		ivr: iv,
 		http: bhttp.New(bhttp.Options{AllowHosts: s.cfg.AllowHosts, Deny: s.cfg.DenyHosts,
 			Observe: s.metrics.observeHTTP, Transport: s.cfg.HTTPTransport}),
 		cache: cache.New(cache.Options{MaxEntries: s.cfg.CacheEntries, MaxBytes: s.cfg.CacheBytes,
-			MaxValueBytes: s.cfg.CacheValueBytes, Store: s.cfg.CacheStore, Now: s.cfg.Clock}),
-		state: state.New(state.Options{TTL: s.cfg.StateTTL, MaxBytes: s.cfg.StateBytes, Store: s.cfg.StateStore, Now: s.cfg.Clock}),
+			MaxValueBytes: s.cfg.CacheValueBytes, Store: cacheStore, Now: s.cfg.Clock}),
+		state: state.New(state.Options{TTL: s.cfg.StateTTL, MaxBytes: s.cfg.StateBytes, Store: stateStore,
+			Shared: shared, Now: s.cfg.Clock}),
 	}
 	s.mods = m
 	clock := btime.New(btime.Options{Zone: s.cfg.Timezone, Clock: s.cfg.Clock})

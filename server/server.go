@@ -22,6 +22,7 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/cache"
 	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"github.com/ivrouter/ivrouter/bridge/redisstore"
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/server/console"
 	"github.com/valyala/fasthttp"
@@ -113,6 +114,15 @@ type Config struct {
 	// CacheStore and StateStore, when set, hold the cache and state
 	// modules' entries instead of bounded in-memory stores.
 	CacheStore, StateStore cache.Store
+	// Store, when set, is a Redis URL (see redisstore.ParseURL:
+	// redis://[user:pass@]host:port/db, rediss:// for TLS, Sentinel and
+	// Cluster addresses) that holds the cache and state modules' entries
+	// instead, shared by every instance given the same URL. CacheStore and
+	// StateStore, when set, still win. Check never connects to it.
+	Store string
+	// StoreTimeout bounds one round trip to Store within a call's deadline
+	// (default redisstore.DefaultTimeout); past it Redis counts as down.
+	StoreTimeout time.Duration
 	// Logger receives the log; nil discards it.
 	Logger *slog.Logger
 	// CallLog, when set, receives the call log's lines instead of Logger,
@@ -191,6 +201,7 @@ type Server struct {
 	engine  *luavm.Engine
 	http    *fasthttp.Server
 	mods    *modules
+	store   *redisstore.Store // Config.Store's, nil without one
 	metrics *metrics
 	access  *access
 	certs   *certs
@@ -210,15 +221,28 @@ func New(cfg Config) (*Server, error) {
 	if s.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
+	if cfg.Store != "" && (cfg.CacheStore == nil || cfg.StateStore == nil) {
+		near := cfg.CacheBytes
+		if near <= 0 {
+			near = cache.DefaultMaxBytes
+		}
+		s.store, err = redisstore.New(redisstore.Options{URL: cfg.Store, Timeout: cfg.StoreTimeout,
+			NearBytes: near, Logger: s.log, Now: cfg.Clock})
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
 	s.metrics = newMetrics(s)
 	opts, err := s.vmOptions()
 	if err != nil {
+		s.closeStore()
 		return nil, err
 	}
 	if s.mods.http.AnyHost() {
 		s.log.Warn("scripts may reach any host: set --allow-host to restrict them")
 	}
 	if s.engine, err = luavm.NewEngine(cfg.Scripts, opts); err != nil {
+		s.closeStore()
 		return nil, err
 	}
 	s.loaded.Store(time.Now().UnixNano())
@@ -362,10 +386,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.ShutdownWithContext(drained)
 	stop()
 	s.engine.Close()
+	s.closeStore()
 	if ctx.Err() != nil {
 		return fmt.Errorf("calls still running at the shutdown timeout were answered their fallback: %w", ctx.Err())
 	}
 	return err
+}
+
+// closeStore closes Config.Store's connections, if any.
+func (s *Server) closeStore() {
+	if s.store != nil {
+		s.store.Close()
+	}
 }
 
 // ShutdownGrace is how long Shutdown waits, after its timeout, for the
