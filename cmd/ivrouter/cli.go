@@ -25,6 +25,7 @@ import (
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/lint"
 	"github.com/ivrouter/ivrouter/server"
+	"github.com/ivrouter/ivrouter/server/console"
 	"github.com/ivrouter/ivrouter/server/scripttest"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -223,6 +224,8 @@ type options struct {
 	memoryLimit     bytesValue
 	scriptMemory    bytesValue
 	cacheBytes      bytesValue
+	consoleCalls    int
+	consoleBytes    bytesValue
 	cacheValueBytes bytesValue
 	stateBytes      bytesValue
 	allowHosts      listValue
@@ -281,11 +284,12 @@ func (fl flags) duration(kind string, p *time.Duration, name string, def time.Du
 func newOptions(cmd *cobra.Command) *options {
 	o := &options{maxBody: server.DefaultMaxBody, maxHeader: server.DefaultMaxHeaderBytes,
 		callMemory: luavm.DefaultCallMemory, callLogBytes: luavm.DefaultLogBytes, memoryLimit: DefaultMemoryLimit,
-		cacheBytes: cache.DefaultMaxBytes, cacheValueBytes: cache.DefaultMaxValueBytes, stateBytes: state.DefaultMaxBytes}
+		cacheBytes: cache.DefaultMaxBytes, cacheValueBytes: cache.DefaultMaxValueBytes, stateBytes: state.DefaultMaxBytes,
+		consoleBytes: console.DefaultBytes}
 	fs := cmd.Flags()
 	fl, s := flags{fs}, kindServe
 	fl.str(s, &o.listen, "listen", ":8080", "address to serve Voicenter requests on")
-	fl.str(s, &o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz, /readyz, POST /-/reload and POST /-/cache/flush; \"off\" for none")
+	fl.str(s, &o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz, /readyz, the console (/console/), POST /-/reload and POST /-/cache/flush; \"off\" for none")
 	fl.str(s, &o.adminToken, "admin-token", "", "secret the admin listener's write endpoints (/-/reload, /-/cache/flush) need, as Authorization: Bearer or ?token= (default --token; with neither, they answer loopback clients only)").Annotations[secretKey] = []string{"true"}
 	fl.str(s, &o.pidFile, "pid-file", "", "write the process ID to this file once listening, and remove it on exit")
 	fl.str(s, &o.cfg.Scripts, "scripts", server.DefaultScripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
@@ -307,6 +311,7 @@ func newOptions(cmd *cobra.Command) *options {
 	fl.add(s, &o.cacheValueBytes, "cache-value-bytes", "largest value the cache module stores (suffixes KiB, MiB)")
 	fl.add(s, &o.stateBytes, "state-bytes", "most bytes the state module holds, all calls together (suffixes KiB, MiB)")
 	fl.duration(s, &o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
+	addStoreFlags(fl, s, o)
 	fl.str(s, &o.cfg.Token, "token", "", "secret every request must carry, as ?token= in the layer's URL or Authorization: Bearer (default none)").Annotations[secretKey] = []string{"true"}
 	fl.add(s, &o.allowIPs, "allow-ip", "address or CIDR calls may come from (repeatable, or comma-separated) (default any)")
 	fl.add(s, &o.trustProxies, "trust-proxy", "address or CIDR of a proxy whose X-Forwarded-For names the caller (repeatable)")
@@ -320,6 +325,8 @@ func newOptions(cmd *cobra.Command) *options {
 	fl.integer(s, &o.cfg.MaxConns, "max-conns", server.DefaultMaxConns, "most connections open at once; more are refused")
 	fl.duration(s, &o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to keep serving with /readyz at 503, so a load balancer stops sending calls first")
 	fl.duration(s, &o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish; then they get their fallback")
+	fl.integer(s, &o.consoleCalls, "console-calls", console.DefaultCalls, "recent calls the admin listener's console (/console/) keeps, grouped by IVR_UNIQUE_ID; 0 turns the console off")
+	fl.add(s, &o.consoleBytes, "console-bytes", "most bytes the console's recent calls hold (suffixes KiB, MiB)")
 	fl.boolean(s, &o.adminPprof, "admin-pprof", false, "also serve Go's profiler at /debug/pprof/ on the admin listener")
 	fl.str(s, &o.demoCRM, "demo-crm", "", "also serve this JSON file as a demo CRM (see testdata/crm.json), for trying the examples")
 	fl.str(s, &o.demoListen, "demo-crm-listen", "127.0.0.1:8081", "address of the demo CRM")
@@ -412,7 +419,7 @@ func (o *options) finish(env lookupEnv) error {
 	}{{"vms", o.cfg.VMs}, {"cache-entries", o.cfg.CacheEntries}, {"call-log-lines", o.cfg.LogLines}, {"max-conns", o.cfg.MaxConns},
 		{"max-body", int(o.maxBody)}, {"max-header-bytes", int(o.maxHeader)}, {"call-memory", int(o.callMemory)},
 		{"call-log-bytes", int(o.callLogBytes)}, {"cache-bytes", int(o.cacheBytes)}, {"cache-value-bytes", int(o.cacheValueBytes)},
-		{"state-bytes", int(o.stateBytes)}} {
+		{"state-bytes", int(o.stateBytes)}, {"console-bytes", int(o.consoleBytes)}} {
 		if n.v <= 0 {
 			bad(n.name, "want 1 or more, got %d", n.v)
 		}
@@ -425,6 +432,14 @@ func (o *options) finish(env lookupEnv) error {
 			bad(d.name, "want a duration over 0, got %v", d.v)
 		}
 	}
+	if o.consoleCalls < 0 {
+		bad("console-calls", "want 0 (off) or more, got %d", o.consoleCalls)
+	}
+	o.cfg.ConsoleCalls, o.cfg.ConsoleBytes = o.consoleCalls, int(o.consoleBytes)
+	if o.consoleCalls == 0 {
+		o.cfg.ConsoleCalls = -1
+	}
+	o.checkStore(bad)
 	o.cfg.AdminToken = o.adminToken
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
