@@ -290,7 +290,7 @@ func newOptions(cmd *cobra.Command) *options {
 	fl, s := flags{fs}, kindServe
 	fl.str(s, &o.listen, "listen", ":8080", "address to serve Voicenter requests on")
 	fl.str(s, &o.adminListen, "admin-listen", "127.0.0.1:9090", "address of /metrics, /healthz, /readyz, the console (/console/), POST /-/reload and POST /-/cache/flush; \"off\" for none")
-	fl.str(s, &o.adminToken, "admin-token", "", "secret the admin listener's write endpoints (/-/reload, /-/cache/flush) need, as Authorization: Bearer or ?token= (default --token; with neither, they answer loopback clients only)").Annotations[secretKey] = []string{"true"}
+	fl.str(s, &o.adminToken, "admin-token", "", "secret the admin listener's write endpoints (/-/reload, /-/cache/flush) and console (/console/) need, as Authorization: Bearer or ?token= (default --token; with neither, they answer loopback clients only)").Annotations[secretKey] = []string{"true"}
 	fl.str(s, &o.pidFile, "pid-file", "", "write the process ID to this file once listening, and remove it on exit")
 	fl.str(s, &o.cfg.Scripts, "scripts", server.DefaultScripts, "scripts directory: NAME.lua, layers/N.lua, lib/*.lua")
 	fl.duration(s, &o.cfg.Deadline, "deadline", server.DefaultDeadline, "time a script may take when it sets no deadline: under 5s, when Voicenter gives up")
