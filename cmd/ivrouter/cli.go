@@ -311,6 +311,7 @@ func newOptions(cmd *cobra.Command) *options {
 	fl.add(s, &o.cacheValueBytes, "cache-value-bytes", "largest value the cache module stores (suffixes KiB, MiB)")
 	fl.add(s, &o.stateBytes, "state-bytes", "most bytes the state module holds, all calls together (suffixes KiB, MiB)")
 	fl.duration(s, &o.cfg.StateTTL, "state-ttl", time.Hour, "how long a call's state lives after its last write")
+	addStoreFlags(fl, s, o)
 	fl.str(s, &o.cfg.Token, "token", "", "secret every request must carry, as ?token= in the layer's URL or Authorization: Bearer (default none)").Annotations[secretKey] = []string{"true"}
 	fl.add(s, &o.allowIPs, "allow-ip", "address or CIDR calls may come from (repeatable, or comma-separated) (default any)")
 	fl.add(s, &o.trustProxies, "trust-proxy", "address or CIDR of a proxy whose X-Forwarded-For names the caller (repeatable)")
@@ -438,6 +439,7 @@ func (o *options) finish(env lookupEnv) error {
 	if o.consoleCalls == 0 {
 		o.cfg.ConsoleCalls = -1
 	}
+	o.checkStore(bad)
 	o.cfg.AdminToken = o.adminToken
 	o.cfg.Fallback, o.cfg.HasFallback = o.fallback.n, o.fallback.set
 	o.cfg.MaxBody, o.cfg.MaxHeaderBytes = int(o.maxBody), int(o.maxHeader)
