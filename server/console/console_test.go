@@ -347,3 +347,29 @@ func TestStaticFilesAreServed(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// BenchmarkRecord is the console's cost on the hot path: a layer of a
+// new call, and a layer of a call that loops through the same layers.
+func BenchmarkRecord(b *testing.B) {
+	ids := make([]string, 1<<16)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("call-%08d", i)
+	}
+	b.Run("new-call", func(b *testing.B) {
+		r := NewRecorder(10000, 0)
+		l := layer("", 5, t0)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			l.CallID = ids[i&(len(ids)-1)]
+			r.Record(l)
+		}
+	})
+	b.Run("same-call", func(b *testing.B) {
+		r := NewRecorder(10000, 0)
+		l := layer("loop", 5, t0)
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Record(l)
+		}
+	})
+}

@@ -142,7 +142,7 @@ func (r *Recorder) Record(l Layer) {
 	r.seq++
 	c := r.calls[l.CallID]
 	if c == nil {
-		c = &Call{ID: l.CallID, Layers: make([]Layer, 0, 4)}
+		c = &Call{ID: l.CallID, Layers: make([]Layer, 0, 2)}
 		r.calls[l.CallID] = c
 		c.bytes = int64(unsafe.Sizeof(*c)) + int64(len(l.CallID)) + 64 // the map's entry
 		r.bytes += c.bytes
