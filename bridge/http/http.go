@@ -32,8 +32,8 @@ import (
 	"time"
 
 	bjson "github.com/ivrouter/ivrouter/bridge/json"
-	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/sony/gobreaker/v2"
 	lua "github.com/yuin/gopher-lua"
 )
