@@ -105,6 +105,9 @@ func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req
 	if tr.RequestCount() > 0 {
 		l.Requests, l.HTTPTotal = tr.Requests(nil)
 	}
+	if tr.LogCount() > 0 {
+		l.Logs, l.LogTotal = tr.Logs(nil)
+	}
 	if err != nil {
 		l.Error = err.Error()
 	}

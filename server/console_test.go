@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ local json = require("json")
 return function(call)
   local res = http.get("https://crm.example.com/contacts", {query = {phone = call.caller_id}})
   local c = json.decode(res.body)
+  require("log").info("known caller", {crm_id = "C-42", vip = true})
   return ivr.go_to_layer(13, {caller_name = c.name, custom_data = {crm_id = "C-42"}})
 end`,
 	"layers/13.lua": `return function(call) return ivr.say({ivr.number(112)}, {next_layer = 21, language = "EN"}) end`,
@@ -42,7 +44,7 @@ func adminGet(t *testing.T, h http.Handler, target string) (int, string) {
 // the caller masked as the call log masks it.
 func TestTheConsoleShowsACallsJourney(t *testing.T) {
 	dir := scriptsDir(t, consoleScripts)
-	u, srv := start(t, Config{Scripts: dir, MaskCaller: true, HTTPTransport: crmTransport{}})
+	u, srv := start(t, Config{Scripts: dir, MaskCaller: true, HTTPTransport: crmTransport{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	post(t, u, request("5", "1234"))
 	post(t, u, []byte(strings.Replace(string(request("13", "")), "u-13-", "u-5-1234", 1)))
 	admin := srv.AdminHandler(false)
@@ -51,12 +53,13 @@ func TestTheConsoleShowsACallsJourney(t *testing.T) {
 		t.Fatalf("calls page: %d\n%s", code, body)
 	}
 	code, body = adminGet(t, admin, "/console/call/"+url.PathEscape("u-5-1234"))
-	for _, want := range []string{"https://crm.example.com/contacts", "one hundred and twelve", "layers/13", "****", `&#34;crm_id&#34;: &#34;***&#34;`} {
+	for _, want := range []string{"https://crm.example.com/contacts", "one hundred and twelve", "layers/13", "****", `&#34;crm_id&#34;: &#34;***&#34;`,
+		"known caller", "vip=true", "5.lua:6"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the journey lacks %q", want)
 		}
 	}
-	for _, leak := range []string{"<script>alert", "0501234567", "C-42", "<code>1234</code>"} {
+	for _, leak := range []string{"<script>alert", "0501234567", "<code>1234</code>"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("the journey shows %q", leak)
 		}

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -118,7 +119,8 @@ func (m *Module) logAt(fn string, level slog.Level) lua.LGFunction {
 		// pc 0: the Go caller is always this function, and where says
 		// what is worth knowing.
 		r := slog.NewRecord(time.Now(), level, msg, 0)
-		if w := where(L); w != "" {
+		w := where(L)
+		if w != "" {
 			r.AddAttrs(slog.String(WhereKey, w))
 		}
 		if c := luavm.CallOf(L); c != nil {
@@ -133,10 +135,32 @@ func (m *Module) logAt(fn string, level slog.Level) lua.LGFunction {
 		if !luavm.Log(L, recordSize(r)) {
 			return 0 // over the call's log budget: counted, reported once
 		}
+		if tr := calltrace.Of(L); tr != nil { // for the console's view of the call
+			tr.AddLog(calltrace.Log{Time: r.Time, Level: level.String(), Message: msg, Where: w, Fields: fieldsText(r)})
+		}
 		// A log line that cannot be written is no reason to fail a call.
 		_ = h.Handle(ctx, r)
 		return 0
 	}
+}
+
+// fieldsText is a record's fields as name=value, space-separated, without
+// the module's own (where, ivr_unique_id, script).
+func fieldsText(r slog.Record) string {
+	var b strings.Builder
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == WhereKey || a.Key == CallKey || a.Key == ScriptKey {
+			return true
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a.Key)
+		b.WriteByte('=')
+		b.WriteString(a.Value.String())
+		return b.Len() <= calltrace.MaxLogBytes
+	})
+	return b.String()
 }
 
 // recordSize is about what r takes in the log, for the call's log budget.

@@ -1,6 +1,6 @@
 // Package calltrace records what a call's script did on its way to an
-// answer, beyond the answer itself: for now, the HTTP requests it made. The
-// call log line shows it (so a CRM timeout no longer reads as a plain
+// answer, beyond the answer itself: the HTTP requests it made, and the lines
+// it logged. The call log line shows the requests (so a CRM timeout no longer reads as a plain
 // outcome=ok), and a view of one call's journey can read the same record.
 //
 // The server keeps one Trace per call it answers, resets it before the
@@ -50,6 +50,24 @@ const (
 	Failed      = "failed"       // any other error: connection refused, DNS, TLS, ...
 )
 
+// MaxLogs is how many of a script's log lines a Trace records, and
+// MaxLogBytes how long each line's fields may be; later lines are only
+// counted.
+const (
+	MaxLogs     = 16
+	MaxLogBytes = 512
+)
+
+// Log is one line a script wrote with the log module (and that the log
+// level let through).
+type Log struct {
+	Time    time.Time
+	Level   string // DEBUG, INFO, WARN, ERROR
+	Message string
+	Where   string // the Lua file:line
+	Fields  string // name=value ..., at most MaxLogBytes
+}
+
 // Trace is one call's record. Its methods may be called from the call's VM
 // and from the server at once (a call cut short at its deadline may still
 // finish a request), and on a nil *Trace, which records nothing.
@@ -57,17 +75,22 @@ type Trace struct {
 	n        atomic.Int32 // requests made, recorded or not
 	mu       sync.Mutex
 	requests []Request // the first MaxRequests
+	nl       atomic.Int32
+	logs     []Log // the first MaxLogs
 }
 
 // Reset empties t for the next call, keeping its storage.
 func (t *Trace) Reset() {
-	if t == nil || t.n.Load() == 0 {
+	if t == nil || (t.n.Load() == 0 && t.nl.Load() == 0) {
 		return
 	}
 	t.mu.Lock()
 	clear(t.requests) // let the strings go
 	t.requests = t.requests[:0]
 	t.n.Store(0)
+	clear(t.logs)
+	t.logs = t.logs[:0]
+	t.nl.Store(0)
 	t.mu.Unlock()
 }
 
@@ -102,6 +125,42 @@ func (t *Trace) Requests(dst []Request) ([]Request, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append(dst, t.requests...), int(t.n.Load())
+}
+
+// AddLog records one log line, its Fields cut to MaxLogBytes.
+func (t *Trace) AddLog(l Log) {
+	if t == nil {
+		return
+	}
+	if len(l.Fields) > MaxLogBytes {
+		l.Fields = l.Fields[:MaxLogBytes] + "..."
+	}
+	t.mu.Lock()
+	if len(t.logs) < MaxLogs {
+		t.logs = append(t.logs, l)
+	}
+	t.nl.Add(1)
+	t.mu.Unlock()
+}
+
+// LogCount is how many lines the call logged, MaxLogs or more; reading it
+// costs no lock.
+func (t *Trace) LogCount() int {
+	if t == nil {
+		return 0
+	}
+	return int(t.nl.Load())
+}
+
+// Logs appends the recorded log lines (at most MaxLogs) to dst, and
+// returns it with how many lines the call logged in all.
+func (t *Trace) Logs(dst []Log) ([]Log, int) {
+	if t == nil {
+		return dst, 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append(dst, t.logs...), int(t.nl.Load())
 }
 
 // Traced is a luavm.Call that keeps a Trace.

@@ -2,6 +2,7 @@ package calltrace_test
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,4 +63,22 @@ func TestATraceIsReadWhileItIsWritten(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+func TestATraceKeepsTheFirstLogLines(t *testing.T) {
+	var tr calltrace.Trace
+	for i := range calltrace.MaxLogs + 3 {
+		tr.AddLog(calltrace.Log{Message: "m" + strconv.Itoa(i), Fields: strings.Repeat("x", calltrace.MaxLogBytes+10)})
+	}
+	logs, n := tr.Logs(nil)
+	if n != calltrace.MaxLogs+3 || tr.LogCount() != n || len(logs) != calltrace.MaxLogs || logs[0].Message != "m0" {
+		t.Fatalf("%d kept of %d", len(logs), n)
+	}
+	if len(logs[0].Fields) != calltrace.MaxLogBytes+3 {
+		t.Errorf("fields of %d bytes", len(logs[0].Fields))
+	}
+	tr.Reset()
+	if logs, n := tr.Logs(nil); n != 0 || len(logs) != 0 {
+		t.Errorf("after Reset: %d of %d", len(logs), n)
+	}
 }

@@ -276,6 +276,7 @@ type Step struct {
 	Late     bool
 	CRM      []CRMRequest
 	More     int // requests made past those recorded
+	MoreLogs int // lines logged past those recorded
 }
 
 // CRMRequest is one of a step's CRM requests.
@@ -286,7 +287,8 @@ type CRMRequest struct {
 
 func stepOf(n int, l *Layer) Step {
 	s := Step{Layer: *l, N: n, When: l.Time.UTC().Format("2006-01-02 15:04:05.000"), MS: ms(l.Took),
-		Deadline: ms(l.Deadline), Late: l.Deadline > 0 && l.Took > l.Deadline, More: l.HTTPTotal - len(l.Requests)}
+		Deadline: ms(l.Deadline), Late: l.Deadline > 0 && l.Took > l.Deadline, More: l.HTTPTotal - len(l.Requests),
+		MoreLogs: l.LogTotal - len(l.Logs)}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, []byte(l.Answer), "", "  ") == nil {
 		s.Pretty = pretty.String()

@@ -53,10 +53,15 @@ type Layer struct {
 	// calltrace.MaxRequests); HTTPTotal counts them all.
 	Requests  []calltrace.Request
 	HTTPTotal int
-	Took      time.Duration // read to answer
-	Deadline  time.Duration // the script's deadline
-	Outcome   string        // ok, fallback, script_error, timeout, busy, shutdown
-	Error     string
+	// Logs are the lines the script logged (the first calltrace.MaxLogs,
+	// as the log level let them through, unmasked as in the log);
+	// LogTotal counts them all.
+	Logs     []calltrace.Log
+	LogTotal int
+	Took     time.Duration // read to answer
+	Deadline time.Duration // the script's deadline
+	Outcome  string        // ok, fallback, script_error, timeout, busy, shutdown
+	Error    string
 }
 
 // size is about the bytes l holds, for the byte budget. Strings shared
@@ -65,6 +70,10 @@ type Layer struct {
 func (l *Layer) size() int64 {
 	n := int64(unsafe.Sizeof(*l)) + int64(len(l.CallID)+len(l.DID)+len(l.Caller)+len(l.DTMF)+len(l.Script)+
 		len(l.Action)+len(l.Target)+len(l.CallerName)+len(l.Answer)+len(l.Outcome)+len(l.Error))
+	for i := range l.Logs {
+		g := &l.Logs[i]
+		n += int64(unsafe.Sizeof(*g)) + int64(len(g.Level)+len(g.Message)+len(g.Where)+len(g.Fields))
+	}
 	for i := range l.Requests {
 		r := &l.Requests[i]
 		n += int64(unsafe.Sizeof(*r)) + int64(len(r.Method)+len(r.URL)+len(r.Host)+len(r.Failure)+len(r.Error))
