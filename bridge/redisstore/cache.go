@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/cache"
@@ -24,7 +26,56 @@ import (
 // channel (pub/sub), or for the lock to expire if the leader died, within
 // their own deadline. The leader stores the value, releases its lock and
 // announces in one step.
-type CacheStore struct{ s *Store }
+type CacheStore struct {
+	s *Store
+
+	// wrote holds the keys this instance wrote lately, until when their
+	// reads go past the near cache: Redis invalidates a client's near
+	// copy of a key it writes itself, but the invalidation may come after
+	// the write's reply, and a read in between would find the old copy.
+	mu     sync.Mutex
+	wrote  map[string]time.Time
+	nwrote atomic.Int32
+}
+
+// ownWrites is how long this instance's reads of a key it wrote go past
+// the near cache: far longer than Redis takes to send the invalidation.
+const ownWrites = time.Second
+
+// written notes a write of key by this instance.
+func (c *CacheStore) written(key string) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wrote == nil {
+		c.wrote = map[string]time.Time{}
+	}
+	if len(c.wrote) >= 1024 {
+		for k, until := range c.wrote {
+			if now.After(until) {
+				delete(c.wrote, k)
+			}
+		}
+	}
+	c.wrote[key] = now.Add(ownWrites)
+	c.nwrote.Store(int32(len(c.wrote)))
+}
+
+// wroteLately reports whether this instance wrote key lately.
+func (c *CacheStore) wroteLately(key string) bool {
+	if c.nwrote.Load() == 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.wrote[key]
+	if ok && time.Now().After(until) {
+		delete(c.wrote, key)
+		c.nwrote.Store(int32(len(c.wrote)))
+		return false
+	}
+	return ok
+}
 
 var _ interface {
 	cache.Shared
@@ -65,11 +116,18 @@ func (c *CacheStore) Set(key string, e cache.Entry) error { return c.SetOp(cache
 func (c *CacheStore) Delete(key string) { _ = c.DeleteOp(cache.Op{}, key) }
 
 // GetOp implements cache.Shared: from the near cache when Redis has not
-// said the key changed, else one round trip.
+// said the key changed (nor this instance written it lately), else one
+// round trip.
 func (c *CacheStore) GetOp(op cache.Op, key string) (cache.Entry, bool, error) {
 	var raw []byte
+	past := c.wroteLately(key)
 	err := c.s.run(op, modCache, func(ctx context.Context, cl rueidis.Client) error {
-		res := cl.DoCache(ctx, cl.B().Get().Key(c.key(key)).Cache(), c.s.o.NearTTL)
+		var res rueidis.RedisResult
+		if past {
+			res = cl.Do(ctx, cl.B().Get().Key(c.key(key)).Build())
+		} else {
+			res = cl.DoCache(ctx, cl.B().Get().Key(c.key(key)).Cache(), c.s.o.NearTTL)
+		}
 		if res.IsCacheHit() {
 			c.s.nearHits.Add(1)
 		} else {
@@ -118,6 +176,7 @@ func (c *CacheStore) SetOp(op cache.Op, key string, e cache.Entry) error {
 	if err != nil {
 		return err
 	}
+	c.written(key)
 	err = c.s.run(op, modCache, func(ctx context.Context, cl rueidis.Client) error {
 		c.s.trip(modCache)
 		return cl.Do(ctx, cl.B().Set().Key(c.key(key)).Value(rueidis.BinaryString(rec)).PxMilliseconds(ms(keep)).Build()).Error()
@@ -130,6 +189,7 @@ func (c *CacheStore) SetOp(op cache.Op, key string, e cache.Entry) error {
 
 // DeleteOp implements cache.Shared.
 func (c *CacheStore) DeleteOp(op cache.Op, key string) error {
+	c.written(key)
 	return c.s.run(op, modCache, func(ctx context.Context, cl rueidis.Client) error {
 		c.s.trip(modCache)
 		return cl.Do(ctx, cl.B().Del().Key(c.key(key)).Build()).Error()
@@ -249,6 +309,9 @@ func (c *CacheStore) done(key, token string) func(cache.Op, *cache.Entry, error)
 			if rec, keep, err = c.record(*e); err != nil {
 				rec, word.err = nil, err.Error()
 			}
+		}
+		if rec != nil {
+			c.written(key)
 		}
 		send := func(op cache.Op) error {
 			return s.run(op, modCache, func(ctx context.Context, cl rueidis.Client) error {

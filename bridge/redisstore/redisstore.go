@@ -235,9 +235,10 @@ type waiter struct{ ch chan flightWord }
 // when its value is stored, else its loader's error.
 type flightWord struct{ err string }
 
-// New returns a store for o.URL and connects in the background: a Redis
-// that is down at start is the same as one that goes down later. Only a
-// bad URL is an error.
+// New returns a store for o.URL, connected unless Redis does not answer
+// within the dial timeout: a Redis that is down at start is the same as one
+// that goes down later, probed in the background. Only a bad URL is an
+// error.
 func New(o Options) (*Store, error) {
 	copt, err := ParseURL(o.URL)
 	if err != nil {
@@ -269,9 +270,18 @@ func New(o Options) (*Store, error) {
 	}
 	s.cache = &CacheStore{s: s}
 	s.state = &StateStore{s: s}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.subscribe(ctx)
-	go s.probe(true)
+	err = s.ping()
+	if err == nil {
+		s.set(&s.up, true)
+		s.log.Info("store connected", "store", s.where, "mode", string(s.client().Mode()))
+		return s, nil
+	}
+	s.downSince = time.Now()
+	s.log.Warn("store unreachable at start: the cache asks the CRM directly and state fails until it is reachable", "store", s.where, "error", err)
+	s.wg.Add(1)
+	go s.probe()
 	return s, nil
 }
 
@@ -446,22 +456,10 @@ func (s *Store) ping() error {
 }
 
 // probe runs while the store is down: it pings with backoff until Redis
-// answers, then marks the store up. At start it tries at once.
-func (s *Store) probe(start bool) {
+// answers, then marks the store up.
+func (s *Store) probe() {
 	defer s.wg.Done()
 	delay := s.o.Backoff
-	if start {
-		if err := s.ping(); err == nil {
-			s.set(&s.up, true)
-			s.log.Info("store connected", "store", s.where, "mode", string(s.client().Mode()))
-			return
-		} else {
-			s.mu.Lock()
-			s.downSince = time.Now()
-			s.mu.Unlock()
-			s.log.Warn("store unreachable at start: the cache asks the CRM directly and state fails until it is reachable", "store", s.where, "error", err)
-		}
-	}
 	for {
 		// Full jitter around the delay, so instances do not probe in step.
 		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
@@ -501,7 +499,7 @@ func (s *Store) markDown(err error) {
 	}
 	s.transitions.Add(1)
 	s.log.Warn("store unreachable: the cache asks the CRM directly and state fails until it is back", "store", s.where, "error", err)
-	go s.probe(false)
+	go s.probe()
 }
 
 // run is one operation of module m: fn sends its commands within ctx,

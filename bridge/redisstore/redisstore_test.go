@@ -147,6 +147,25 @@ func TestCacheEntriesAndTheNearCache(t *testing.T) {
 	if _, ok, err := b.Cache().GetOp(op(time.Second), "crm:phone:0501234567"); ok || err != nil {
 		t.Errorf("after delete: %v %v", ok, err)
 	}
+	// A miss is near-cached too; this instance's own write replaces it.
+	for i := range 50 {
+		k := fmt.Sprint("fresh-", i)
+		if _, ok, err := a.Cache().GetOp(op(time.Second), k); ok || err != nil {
+			t.Fatalf("%s before: %v %v", k, ok, err)
+		}
+		if err := a.Cache().SetOp(op(time.Second), k, cache.Entry{Value: 1.0, Expires: exp}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := a.Cache().GetOp(op(time.Second), k); !ok || err != nil {
+			t.Fatalf("%s after this instance's write: %v %v", k, ok, err)
+		}
+		if err := a.Cache().DeleteOp(op(time.Second), k); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := a.Cache().GetOp(op(time.Second), k); ok || err != nil {
+			t.Fatalf("%s after this instance's delete: %v %v", k, ok, err)
+		}
+	}
 	// Flush drops a prefix, every instance's near copies with it.
 	for _, k := range []string{"crm:1", "crm:2", "crm:{3}", "other:1", "crm*"} {
 		if err := a.Cache().Set(k, cache.Entry{Value: k, Expires: exp}); err != nil {
