@@ -10,6 +10,7 @@ import (
 	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/ivrouter/ivrouter/server/console"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // newConsole starts the console's ring of recent calls, unless
@@ -19,8 +20,34 @@ func (s *Server) newConsole() {
 		return
 	}
 	s.console = console.NewRecorder(s.cfg.ConsoleCalls, int64(s.cfg.ConsoleBytes))
+	s.metrics.reg.MustRegister(consoleCollector{s.console})
 	set := s.engine.Current()
 	s.console.Reloaded(time.Unix(0, s.loaded.Load()), set.Version(), routes(set), nil)
+}
+
+var (
+	consoleCallsDesc = prometheus.NewDesc("ivrouter_console_calls",
+		"Recent calls the console holds (at most --console-calls).", nil, nil)
+	consoleBytesDesc = prometheus.NewDesc("ivrouter_console_bytes",
+		"About the bytes the console's recent calls hold (at most --console-bytes).", nil, nil)
+	consoleEvictedDesc = prometheus.NewDesc("ivrouter_console_evicted_total",
+		"Calls the console dropped to stay within its bounds.", nil, nil)
+)
+
+// consoleCollector reports the console's ring when scraped.
+type consoleCollector struct{ r *console.Recorder }
+
+func (c consoleCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- consoleCallsDesc
+	ch <- consoleBytesDesc
+	ch <- consoleEvictedDesc
+}
+
+func (c consoleCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.r.Stats()
+	ch <- prometheus.MustNewConstMetric(consoleCallsDesc, prometheus.GaugeValue, float64(st.Calls))
+	ch <- prometheus.MustNewConstMetric(consoleBytesDesc, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(consoleEvictedDesc, prometheus.CounterValue, float64(st.Evicted))
 }
 
 // consoleReloaded records a reload for the console's scripts page.

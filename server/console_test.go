@@ -78,6 +78,9 @@ func TestTheConsoleShowsACallsJourney(t *testing.T) {
 	if code != 200 || len(srv.Console().Reloads()) != 2 {
 		t.Errorf("scripts page %d, %d reloads recorded", code, len(srv.Console().Reloads()))
 	}
+	if m := scrape(t, srv); m["ivrouter_console_calls"] != 1 || m["ivrouter_console_bytes"] <= 0 {
+		t.Errorf("console metrics: %v %v", m["ivrouter_console_calls"], m["ivrouter_console_bytes"])
+	}
 	// Off loopback with no token: refused.
 	req := httptest.NewRequest("GET", "/console/", nil)
 	req.RemoteAddr = remoteClient
