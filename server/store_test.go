@@ -296,6 +296,11 @@ func TestStoreRedisDownOrSlowMidRun(t *testing.T) {
 		t.Errorf("metrics with Redis down: up %v, errors %v / %v", m["ivrouter_store_up"],
 			m[`ivrouter_store_errors_total{module="state",reason="down"}`], m[`ivrouter_store_errors_total{module="cache",reason="down"}`])
 	}
+	rec := httptest.NewRecorder()
+	srvs[0].AdminHandler(false).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 200 {
+		t.Errorf("/readyz with Redis down: %d, want 200: calls are still answered", rec.Code)
+	}
 	redis.Restart()
 	waitStore(t, srvs[0])
 	waitStore(t, srvs[1])
