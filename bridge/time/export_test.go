@@ -1,15 +1,17 @@
 package time
 
 import (
+	"os"
 	"testing"
 	"time"
 )
 
-// LiftExpandTime lifts the wall-time bound on expanding recurrences for
-// the rest of t, so that the step and occurrence budgets decide whatever
-// the machine's load. t must not run in parallel with other tests.
-func LiftExpandTime(t testing.TB) {
-	old := expandTime
+// TestMain lifts the wall-time bound on expanding recurrences for every
+// test of the package, so that the step and occurrence budgets decide
+// whatever the machine's load: under -race on a busy machine, expansions
+// well within maxSteps can take over a second. TestBudget checks the time
+// bound itself, with a deadline of its own.
+func TestMain(m *testing.M) {
 	expandTime = time.Hour
-	t.Cleanup(func() { expandTime = old })
+	os.Exit(m.Run())
 }

@@ -38,9 +38,13 @@ func engine(t testing.TB, clock func() time.Time, files map[string]string) *luav
 	t.Helper()
 	m := btime.New(btime.Options{Zone: zone(t, "Asia/Jerusalem"), Clock: clock})
 	return luavmtest.Engine(t, files, luavm.Options{
-		VMs:     1,
-		Modules: []luavm.Module{{Name: "time", Load: m.Load, Signatures: m.Signatures()}},
-		Clock:   clock,
+		// A minute: a query that expands a costly year runs until the step
+		// budget is spent (export_test.go lifts the time bound), which on
+		// a loaded machine under -race may take seconds.
+		Deadline: time.Minute,
+		VMs:      1,
+		Modules:  []luavm.Module{{Name: "time", Load: m.Load, Signatures: m.Signatures()}},
+		Clock:    clock,
 	})
 }
 
@@ -90,8 +94,9 @@ func wantError(t *testing.T, err error, want string) {
 
 func luavmOptions(m *btime.Module, vms int) luavm.Options {
 	return luavm.Options{
-		VMs:     vms,
-		Modules: []luavm.Module{{Name: "time", Load: m.Load}},
-		Clock:   frozen(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Deadline: time.Minute, // as engine's
+		VMs:      vms,
+		Modules:  []luavm.Module{{Name: "time", Load: m.Load}},
+		Clock:    frozen(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 	}
 }
