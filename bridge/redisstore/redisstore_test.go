@@ -518,3 +518,60 @@ func TestStartsWithRedisDown(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The same store through a Redis Cluster's nodes and through a Sentinel:
+// state across instances, a load announced to the other instance, a flush
+// over every node.
+func TestClusterAndSentinel(t *testing.T) {
+	for name, url := range map[string]func(t *testing.T) string{
+		"cluster":  func(t *testing.T) string { return redistest.StartCluster(t, 3) },
+		"sentinel": func(t *testing.T) string { return redistest.StartSentinel(t, redistest.Start(t)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			u := url(t)
+			a, b := open(t, u, redisstore.Options{Timeout: 5 * time.Second}), open(t, u, redisstore.Options{Timeout: 5 * time.Second})
+			lim := state.Limits{TTL: time.Minute, MaxCallBytes: 1 << 16}
+			var wg sync.WaitGroup
+			for i := range 100 {
+				wg.Go(func() {
+					if _, err := []*redisstore.Store{a, b}[i%2].State().Incr(op(10*time.Second), fmt.Sprint("call-", i%5), "n", 1, 64, lim); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for i := range 5 {
+				if v, err := b.State().Get(op(time.Second), fmt.Sprint("call-", i), "n"); v != 20.0 || err != nil {
+					t.Errorf("call-%d: %v %v", i, v, err)
+				}
+			}
+			for i := range 20 {
+				if err := a.Cache().SetOp(op(time.Second), fmt.Sprint("crm:", i), cache.Entry{Value: "v", Expires: time.Now().Add(time.Minute)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lead, err := a.Cache().Lead(op(5*time.Second), "crm:lead")
+			if err != nil || lead.Done == nil {
+				t.Fatalf("%+v %v", lead, err)
+			}
+			got := make(chan cache.Flight, 1)
+			go func() {
+				f, err := b.Cache().Lead(op(5*time.Second), "crm:lead")
+				if err != nil {
+					t.Error(err)
+				}
+				got <- f
+			}()
+			waitWaiting(t, b)
+			if err := lead.Done(op(time.Second), &cache.Entry{Value: "loaded", Expires: time.Now().Add(time.Minute)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if f := <-got; f.Landed == nil || f.Landed.Value != "loaded" {
+				t.Errorf("the other instance's load: %+v", f)
+			}
+			if n := b.Cache().Flush("crm:"); n != 21 {
+				t.Errorf("flush removed %d of 21 entries", n)
+			}
+		})
+	}
+}

@@ -7,15 +7,16 @@ package redistest
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Server is a redis-server process.
@@ -24,9 +25,12 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	args func(port int, dir string) []string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	log   []string      // what it said since it was ready
+	logCh chan struct{} // closed and replaced at each line
 }
 
 // Binary is the redis-server tests run: $IVROUTER_REDIS_SERVER, else
@@ -47,15 +51,34 @@ func Binary() string {
 // Start runs a redis-server until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, nil)
+}
+
+// missing skips the test, or fails it where IVROUTER_REDIS_REQUIRED is set.
+func missing(t testing.TB, what string) {
+	t.Helper()
+	msg := what + " is not installed (apt-get install redis-server, or set IVROUTER_REDIS_SERVER): skipping the Redis store tests"
+	if os.Getenv("IVROUTER_REDIS_REQUIRED") != "" {
+		t.Fatal(msg + ", which IVROUTER_REDIS_REQUIRED says must run")
+	}
+	t.Skip(msg)
+}
+
+// start runs a redis-server with the usual arguments, or with args' if
+// not nil.
+func start(t testing.TB, args func(port int, dir string) []string) *Server {
+	t.Helper()
 	bin := Binary()
 	if bin == "" {
-		msg := "redis-server is not installed (apt-get install redis-server, or set IVROUTER_REDIS_SERVER): skipping the Redis store tests"
-		if os.Getenv("IVROUTER_REDIS_REQUIRED") != "" {
-			t.Fatal(msg + ", which IVROUTER_REDIS_REQUIRED says must run")
-		}
-		t.Skip(msg)
+		missing(t, "redis-server")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: args}
+	if s.args == nil {
+		s.args = func(port int, dir string) []string {
+			return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
+				"--logfile", "", "--loglevel", "notice", "--daemonize", "no", "--protected-mode", "no"}
+		}
+	}
 	var err error
 	for range 5 { // a port taken between picking and binding: pick again
 		if s.port, err = freePort(); err != nil {
@@ -82,11 +105,10 @@ func freePort() (int, error) {
 }
 
 // start runs redis-server and returns once it accepts connections, as it
-// says on its standard output.
+// says on its standard output (a Sentinel: once it monitors its primary).
 func (s *Server) start() error {
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--dir", s.dir, "--save", "", "--appendonly", "no", "--logfile", "", "--loglevel", "notice",
-		"--daemonize", "no", "--protected-mode", "no")
+	cmd := exec.Command(s.bin, s.args(s.port, s.dir)...)
+	cmd.Dir = s.dir
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -95,21 +117,56 @@ func (s *Server) start() error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	// A server that says nothing for a minute is killed, ending the scan.
+	stuck := time.AfterFunc(time.Minute, func() { _ = cmd.Process.Kill() })
+	defer stuck.Stop()
 	lines := bufio.NewScanner(out)
 	var log []string
 	for lines.Scan() {
 		line := lines.Text()
 		log = append(log, line)
-		if strings.Contains(line, "Ready to accept connections") {
-			go io.Copy(io.Discard, out) // keep draining: a full pipe would stop the server
+		if strings.Contains(line, "Ready to accept connections") || strings.Contains(line, "+monitor master") { // a Sentinel says the latter
 			s.mu.Lock()
-			s.cmd = cmd
+			s.cmd, s.log, s.logCh = cmd, nil, make(chan struct{})
 			s.mu.Unlock()
+			go s.read(lines) // keep draining: a full pipe would stop the server
 			return nil
 		}
 	}
 	_ = cmd.Wait()
 	return fmt.Errorf("exited before accepting connections:\n%s", strings.Join(log, "\n"))
+}
+
+// read keeps what the server says.
+func (s *Server) read(lines *bufio.Scanner) {
+	for lines.Scan() {
+		s.mu.Lock()
+		s.log = append(s.log, lines.Text())
+		close(s.logCh)
+		s.logCh = make(chan struct{})
+		s.mu.Unlock()
+	}
+}
+
+// waitLog waits until the server says sub, for at most a minute.
+func (s *Server) waitLog(sub string) error {
+	timeout := time.After(time.Minute)
+	for seen := 0; ; {
+		s.mu.Lock()
+		lines, ch := s.log[seen:], s.logCh
+		seen = len(s.log)
+		s.mu.Unlock()
+		for _, l := range lines {
+			if strings.Contains(l, sub) {
+				return nil
+			}
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return fmt.Errorf("redis-server did not say %q", sub)
+		}
+	}
 }
 
 // Addr is host:port.
@@ -155,4 +212,50 @@ func (s *Server) signal(sig syscall.Signal) {
 	if s.cmd != nil {
 		_ = s.cmd.Process.Signal(sig)
 	}
+}
+
+// StartCluster runs a Redis Cluster of n primaries (3 or more), joined by
+// redis-cli, and returns the store URL naming every node.
+func StartCluster(t testing.TB, n int) string {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		missing(t, "redis-cli")
+	}
+	var addrs []string
+	var nodes []*Server
+	for range n {
+		s := start(t, func(port int, dir string) []string {
+			return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
+				"--logfile", "", "--daemonize", "no", "--protected-mode", "no",
+				"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
+		})
+		addrs, nodes = append(addrs, s.Addr()), append(nodes, s)
+	}
+	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-yes")...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "All 16384 slots covered") {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, s := range nodes { // each node learns the others' slots by gossip
+		if err := s.waitLog("Cluster state changed: ok"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr=")
+}
+
+// StartSentinel runs a Sentinel (redis-server --sentinel) watching primary
+// as "ivrouter", and returns the store URL that finds it through the
+// Sentinel.
+func StartSentinel(t testing.TB, primary *Server) string {
+	t.Helper()
+	s := start(t, func(port int, dir string) []string {
+		conf := filepath.Join(dir, "sentinel.conf")
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf("sentinel monitor ivrouter 127.0.0.1 %d 1\n", primary.port)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{conf, "--sentinel", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--logfile", "", "--daemonize", "no", "--protected-mode", "no"}
+	})
+	return "redis://" + s.Addr() + "/0?master_set=ivrouter"
 }
