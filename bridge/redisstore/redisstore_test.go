@@ -519,17 +519,24 @@ func TestStartsWithRedisDown(t *testing.T) {
 	}
 }
 
-// The same store through a Redis Cluster's nodes and through a Sentinel:
+// The same store through a Redis Cluster's nodes, a Sentinel, and TLS:
 // state across instances, a load announced to the other instance, a flush
 // over every node.
-func TestClusterAndSentinel(t *testing.T) {
-	for name, url := range map[string]func(t *testing.T) string{
-		"cluster":  func(t *testing.T) string { return redistest.StartCluster(t, 3) },
-		"sentinel": func(t *testing.T) string { return redistest.StartSentinel(t, redistest.Start(t)) },
+func TestClusterSentinelAndTLS(t *testing.T) {
+	for name, url := range map[string]func(t *testing.T) (string, func(*rueidis.ClientOption)){
+		"cluster": func(t *testing.T) (string, func(*rueidis.ClientOption)) { return redistest.StartCluster(t, 3), nil },
+		"sentinel": func(t *testing.T) (string, func(*rueidis.ClientOption)) {
+			return redistest.StartSentinel(t, redistest.Start(t)), nil
+		},
+		"tls": func(t *testing.T) (string, func(*rueidis.ClientOption)) {
+			srv, roots := redistest.StartTLS(t)
+			return srv.URL(), func(o *rueidis.ClientOption) { o.TLSConfig.RootCAs = roots }
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			u := url(t)
-			a, b := open(t, u, redisstore.Options{Timeout: 5 * time.Second}), open(t, u, redisstore.Options{Timeout: 5 * time.Second})
+			u, configure := url(t)
+			o := redisstore.Options{Timeout: 5 * time.Second, Configure: configure}
+			a, b := open(t, u, o), open(t, u, o)
 			lim := state.Limits{TTL: time.Minute, MaxCallBytes: 1 << 16}
 			var wg sync.WaitGroup
 			for i := range 100 {
