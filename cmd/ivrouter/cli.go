@@ -119,37 +119,15 @@ func flagError(c *cobra.Command, err error) error {
 	return err
 }
 
-// nearestFlag is the flag of fs whose name is within two edits of name,
-// or "".
+// nearestFlag is the visible flag of fs that name most likely meant, or "".
 func nearestFlag(fs *pflag.FlagSet, name string) string {
-	best, bestD := "", 3
+	var names []string
 	fs.VisitAll(func(f *pflag.Flag) {
-		if d := editDistance(name, f.Name); d < bestD && !f.Hidden {
-			best, bestD = f.Name, d
+		if !f.Hidden {
+			names = append(names, f.Name)
 		}
 	})
-	return best
-}
-
-// editDistance is Levenshtein's distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return lint.Closest(name, names)
 }
 
 // noArgs and maxOneArg check a command's arguments after its flags.

@@ -18,7 +18,7 @@ func (w *walker) read(e *ast.IdentExpr, sc *scope) {
 		w.warnf(e.Line(), "unknown global %q: Go module %s is not a global, require it (local %s = require(%q))", k.name, k.name, k.name, k.name)
 		return
 	}
-	if s := closest(k.name, w.visible(sc)); s != "" {
+	if s := Closest(k.name, w.visible(sc)); s != "" {
 		w.warnf(e.Line(), "unknown global %q (did you mean %q?)", k.name, s)
 		return
 	}
@@ -57,7 +57,7 @@ func (w *walker) checkMember(mod *module, name string, line int) {
 		return
 	}
 	names := mod.memberNames()
-	if s := closest(name, names); s != "" {
+	if s := Closest(name, names); s != "" {
 		w.errorf(line, "unknown function %s.%s (did you mean %s.%s?)", mod.name, name, mod.name, s)
 		return
 	}
@@ -126,7 +126,7 @@ func (w *walker) checkRequire(name string, line int) {
 	for n := range w.c.libs {
 		names = append(names, n)
 	}
-	if s := closest(name, names); s != "" {
+	if s := Closest(name, names); s != "" {
 		w.errorf(line, "require: module %q not found (did you mean %q?)", name, s)
 		return
 	}

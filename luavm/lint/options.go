@@ -174,7 +174,7 @@ func (w *walker) unknownOption(full string, sig luavm.Signature, k *ast.StringEx
 	for _, o := range sig.Options {
 		names = append(names, o.Name)
 	}
-	if s := closest(k.Value, names); s != "" {
+	if s := Closest(k.Value, names); s != "" {
 		w.errorf(k.Line(), "%s: unknown option %q (did you mean %q?)", full, k.Value, s)
 		return
 	}

@@ -2,9 +2,10 @@ package lint
 
 import "sort"
 
-// closest is the candidate a misspelled name most likely meant, or "" when
-// none is near enough to be worth suggesting.
-func closest(name string, candidates []string) string {
+// Closest is the candidate a misspelled name most likely meant, or "" when
+// none is near enough to be worth suggesting. check uses it for module
+// functions and options, the command line for flags.
+func Closest(name string, candidates []string) string {
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted) // ties go to the same candidate every run
 	best, bestD := "", maxDistance(name)+1
