@@ -243,6 +243,10 @@ func (b *bench) build() error {
 	if b.cfg.only["fasthttp-static"] {
 		pkgs = append(pkgs, "./cmd/loadbench/peers/fasthttp-static")
 	}
+	if b.cfg.only["bare-gopher-lua"] {
+		// Built in this module, so with go.mod's gopher-lua fork, as ivrouter is.
+		pkgs = append(pkgs, "./cmd/loadbench/peers/bare-gopher-lua")
+	}
 	if b.cfg.only["nethttp-json"] {
 		pkgs = append(pkgs, "./cmd/loadbench/peers/nethttp-json")
 	}
@@ -455,7 +459,7 @@ func (b *bench) measurePeer(r *row) {
 	}
 	var argv []string
 	switch r.name {
-	case "fasthttp-static", "nethttp-json":
+	case "fasthttp-static", "bare-gopher-lua", "nethttp-json":
 		argv = []string{b.bin(r.name), "-addr", addr}
 	case "nginx-luajit":
 		conf, err := b.nginxConf(addr)

@@ -1,4 +1,4 @@
-// Command loadbench measures ivrouter under load next to four peers on the
+// Command loadbench measures ivrouter under load next to five peers on the
 // same workload, in one run, and prints a markdown table for the README.
 //
 //	go run ./cmd/loadbench [-rounds N] [-seconds N] [-conns N] [-only LIST]
@@ -9,6 +9,10 @@
 // (testdata/bench/post.lua). The peers, one rule each and no framework:
 //
 //	fasthttp-static  fasthttp answering a fixed body: the transport ceiling
+//	bare-gopher-lua  fasthttp + fastjson + the rule in Lua, in pooled gopher-lua
+//	                 LStates run on the connection's goroutine: no sandbox,
+//	                 deadline, log or metrics, the bare limit of ivrouter's
+//	                 design, so its ratio is what ivrouter's machinery costs
 //	nginx-luajit     nginx + lua-nginx-module + cjson: the OpenResty model
 //	nethttp-json     net/http + encoding/json, routing hard-coded
 //	node-http        Node's http module, routing hard-coded
@@ -73,7 +77,7 @@ type config struct {
 }
 
 // peerNames are the peers, in table order.
-var peerNames = []string{"fasthttp-static", "nginx-luajit", "nethttp-json", "node-http"}
+var peerNames = []string{"fasthttp-static", "bare-gopher-lua", "nginx-luajit", "nethttp-json", "node-http"}
 
 // parts are what -only selects from; "peers" stands for every peer.
 var parts = append(slices.Clone(peerNames), "ivrouter", "workloads", "reload", "start")

@@ -122,6 +122,12 @@ func (b *bench) mainTable(w io.Writer) {
 		checks = append(checks, [4]string{"ivrouter requests/s", times(iv.RPS / fh.RPS),
 			fmt.Sprintf("≥ %.2f× fasthttp-static", targetVsFasthttp), met(iv.RPS >= targetVsFasthttp*fh.RPS)})
 	}
+	// No target: bare-gopher-lua is ivrouter's design with none of its
+	// machinery, so the ratio is what that machinery leaves of the rate.
+	if bg := b.find("bare-gopher-lua"); iv != nil && bg != nil {
+		checks = append(checks, [4]string{"ivrouter requests/s", times(iv.RPS / bg.RPS),
+			"none: × bare-gopher-lua, the interpreter without ivrouter's machinery", "—"})
+	}
 	if iv != nil && ng != nil {
 		checks = append(checks, [4]string{"ivrouter p99", ms(iv.P99), "≤ nginx-luajit's " + ms(ng.P99), met(iv.P99 <= ng.P99)})
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,5 +40,68 @@ func TestSummarize(t *testing.T) {
 	}
 	if got := (summary{min: 9000, max: 9000}).spread(1); got != "—" {
 		t.Errorf("spread of one round = %q", got)
+	}
+}
+
+func TestPeerOrder(t *testing.T) {
+	// bare-gopher-lua is the row after fasthttp-static: the transport
+	// ceiling, then the interpreter's.
+	if i := slices.Index(peerNames, "bare-gopher-lua"); i < 1 || peerNames[i-1] != "fasthttp-static" {
+		t.Errorf("peerNames = %v, want bare-gopher-lua right after fasthttp-static", peerNames)
+	}
+	for _, c := range []struct {
+		only string
+		want bool
+	}{{"bare-gopher-lua", true}, {"peers", true}, {"", true}, {"ivrouter", false}, {"fasthttp-static,ivrouter", false}} {
+		cfg, err := parseFlags([]string{"-only", c.only})
+		if err != nil {
+			t.Fatalf("-only %q: %v", c.only, err)
+		}
+		if cfg.only["bare-gopher-lua"] != c.want {
+			t.Errorf("-only %q selects bare-gopher-lua: %v, want %v", c.only, cfg.only["bare-gopher-lua"], c.want)
+		}
+	}
+}
+
+func TestMainTable(t *testing.T) {
+	measured := func(name string, rps float64) *row {
+		return &row{name: name, runs: []wrkResult{{RPS: rps, P50: time.Millisecond, P99: 3 * time.Millisecond}}, rss: 8 << 20}
+	}
+	b := &bench{cfg: &config{serverCPU: "0", rounds: 1}}
+	b.res.main = []*row{
+		measured("ivrouter", 30000),
+		measured("fasthttp-static", 60000),
+		measured("bare-gopher-lua", 40000),
+		measured("nginx-luajit", 20000),
+		{name: "nethttp-json", err: errors.New("exited")},
+	}
+	var out strings.Builder
+	b.mainTable(&out)
+	got := out.String()
+	// The table's rows in order, each with ivrouter ÷ server.
+	for _, want := range []string{
+		"| ivrouter | 30,000 | — | 1.00 ms | 3.00 ms | 0 | 8.0 MiB | — |\n",
+		"| fasthttp-static | 60,000 | — | 1.00 ms | 3.00 ms | 0 | 8.0 MiB | 0.50× |\n",
+		"| bare-gopher-lua | 40,000 | — | 1.00 ms | 3.00 ms | 0 | 8.0 MiB | 0.75× |\n",
+		"| nginx-luajit | 20,000 | — | 1.00 ms | 3.00 ms | 0 | 8.0 MiB | 1.50× |\n",
+		"| nethttp-json | failed: exited | | | | | | |\n",
+		"| ivrouter requests/s | 1.50× | ≥ 1.15× nginx-luajit | yes |\n",
+		"| ivrouter requests/s | 0.50× | ≥ 0.75× fasthttp-static | **no** |\n",
+		"| ivrouter requests/s | 0.75× | none: × bare-gopher-lua, the interpreter without ivrouter's machinery | — |\n",
+		"| ivrouter p99 | 3.00 ms | ≤ nginx-luajit's 3.00 ms | yes |\n",
+	} {
+		i := strings.Index(got, want)
+		if i < 0 {
+			t.Fatalf("no %q in\n%s", want, got)
+		}
+		got = got[i+len(want):]
+	}
+
+	// Without bare-gopher-lua's figures, no row compares with it.
+	b.res.main[2] = &row{name: "bare-gopher-lua", err: errors.New("exited")}
+	out.Reset()
+	b.mainTable(&out)
+	if strings.Contains(out.String(), "× bare-gopher-lua") {
+		t.Errorf("a failed bare-gopher-lua is compared with:\n%s", out.String())
 	}
 }
