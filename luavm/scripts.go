@@ -39,6 +39,7 @@ type Script struct {
 	Deadline time.Duration
 
 	lib   bool
+	event bool
 	index int
 	proto *lua.FunctionProto
 }
@@ -46,6 +47,15 @@ type Script struct {
 // IsLib reports whether sc is a lib/ module, which scripts require and
 // no call is routed to.
 func (sc *Script) IsLib() bool { return sc.lib }
+
+// IsEvent reports whether sc is an events/ script: it receives what
+// Voicenter reports after a call (events/cdr.lua, each CDR), never a call
+// to answer, so its return value is ignored.
+func (sc *Script) IsEvent() bool { return sc.event }
+
+// EventsDir is the folder of event scripts; their names are "events/NAME",
+// which no HTTP route can reach (a route's name has no slash).
+const EventsDir = "events"
 
 const maxScriptBytes = 1 << 20
 
@@ -79,7 +89,8 @@ func Skipped(rel string, isDir bool) bool {
 }
 
 // compileDir finds and compiles every script of dir. The layout is the
-// routing table: NAME.lua, layers/N.lua and lib/**/NAME.lua; what Skipped
+// routing table: NAME.lua, layers/N.lua, events/NAME.lua and
+// lib/**/NAME.lua; what Skipped
 // names (hidden files, types/) is passed over.
 func compileDir(dir string) ([]*Script, string, error) {
 	if st, err := os.Stat(dir); err != nil {
@@ -181,6 +192,11 @@ func classify(rel, path string) (*Script, error) {
 			return nil, fmt.Errorf("%s: a layer script is named by its layer number, like layers/5.lua", path)
 		}
 		return &Script{Name: base, Path: path, Layer: n, IsLayer: true}, nil
+	case parts[0] == EventsDir && len(parts) == 2:
+		if !ValidName(parts[1]) {
+			return nil, fmt.Errorf("%s: an event script's name must match [a-z0-9_-]+, like events/cdr.lua", path)
+		}
+		return &Script{Name: base, Path: path, event: true}, nil
 	case parts[0] == "lib":
 		for _, p := range parts[1:] {
 			if !moduleName.MatchString(p) {
@@ -189,7 +205,7 @@ func classify(rel, path string) (*Script, error) {
 		}
 		return &Script{Name: strings.Join(parts, "."), Path: path, lib: true}, nil
 	}
-	return nil, fmt.Errorf("%s: not routable: scripts live at the top level (POST /NAME), in layers/ (by LAYER_ID) or in lib/ (modules)", path)
+	return nil, fmt.Errorf("%s: not routable: scripts live at the top level (POST /NAME), in layers/ (by LAYER_ID), in events/ (events/cdr.lua) or in lib/ (modules)", path)
 }
 
 func parseLayer(s string) (int, bool) {

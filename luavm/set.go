@@ -60,7 +60,7 @@ func Build(dir string, opts Options) (*Set, error) {
 		}
 	}
 	s.def = s.named["default"]
-	if len(s.named)+len(s.layers) == 0 {
+	if len(s.named)+len(s.layers)-s.countEvents() == 0 {
 		// A directory emptied by a bad deploy would answer every call
 		// with the fallback: refuse it like a broken script.
 		return nil, fmt.Errorf("%s: no route scripts (NAME.lua, layers/N.lua or default.lua): refusing to answer every call with the fallback", dir)
@@ -80,6 +80,18 @@ func Build(dir string, opts Options) (*Set, error) {
 	}
 	s.start(first)
 	return s, nil
+}
+
+// countEvents counts the events/ scripts, which are named but answer no
+// route.
+func (s *Set) countEvents() int {
+	n := 0
+	for _, sc := range s.scripts {
+		if sc.event {
+			n++
+		}
+	}
+	return n
 }
 
 // loadModules runs each module's Load for this load of dir.
@@ -129,6 +141,7 @@ func (s *Set) Scripts() []*Script { return append([]*Script(nil), s.scripts...) 
 
 // Lookup finds the script for a route: the script called name, or when name
 // is empty the script of layer, else "default". It returns nil if none.
+// An event script is found by its name, "events/cdr".
 func (s *Set) Lookup(name string, layer int) *Script {
 	if name != "" {
 		return s.named[name]

@@ -92,7 +92,7 @@ func (s *Server) consoleScripts() console.ScriptSet {
 	set := s.engine.Current()
 	cs := console.ScriptSet{Version: set.Version(), Dir: set.Dir(), Loaded: time.Unix(0, s.loaded.Load())}
 	for _, sc := range set.Scripts() {
-		f := console.ScriptFile{Name: sc.Name, Path: sc.Path, Lib: sc.IsLib(), Deadline: sc.Deadline}
+		f := console.ScriptFile{Name: sc.Name, Path: sc.Path, Lib: sc.IsLib(), Event: sc.IsEvent(), Deadline: sc.Deadline}
 		if sc.HasFallback {
 			f.Fallback = strconv.Itoa(sc.Fallback)
 		}
@@ -130,7 +130,13 @@ func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req
 	var buf [512]byte
 	l.Answer = string(shown.AppendJSON(buf[:0]))
 	if tr.RequestCount() > 0 {
-		l.Requests, l.HTTPTotal = tr.Requests(nil)
+		l.Requests, l.HTTPTotal = s.requests(tr)
+	}
+	if tr.CacheCount() > 0 {
+		l.Caches, l.CacheTotal = tr.Caches(nil)
+		for i := range l.Caches {
+			l.Caches[i].Key = s.digits(l.Caches[i].Key)
+		}
 	}
 	if tr.LogCount() > 0 {
 		l.Logs, l.LogTotal = tr.Logs(nil)

@@ -60,6 +60,10 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.reject(ctx, start, status, o, why)
 		return
 	}
+	if p := ctx.Path(); string(p) == CDRPath || string(p) == CDRPath+"/" { // compared in place, no allocation
+		s.handleCDR(ctx, start)
+		return
+	}
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
 		s.reject(ctx, start, fasthttp.StatusMethodNotAllowed, outcomeBadRequest, "method "+clip(ctx.Method())+" not allowed: Voicenter POSTs")

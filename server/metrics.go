@@ -207,7 +207,7 @@ type scrapeCollector struct{ s *Server }
 
 var (
 	scriptsDesc = prometheus.NewDesc("ivrouter_scripts",
-		"Scripts loaded that answer calls (NAME.lua, layers/N.lua); lib/ modules are not counted.", nil, nil)
+		"Scripts loaded that answer calls (NAME.lua, layers/N.lua); lib/ modules and events/ scripts are not counted.", nil, nil)
 	scriptsInfoDesc = prometheus.NewDesc("ivrouter_scripts_info",
 		"The loaded scripts' version: a hash of the directory's contents.", []string{"version", "dir"}, nil)
 	loadedDesc = prometheus.NewDesc("ivrouter_scripts_loaded_timestamp_seconds",
@@ -291,12 +291,12 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(buildDesc, prometheus.GaugeValue, 1, v, rev, gov)
 }
 
-// routes counts the scripts of set that answer calls: lib/ modules are
-// not among them.
+// routes counts the scripts of set that answer calls: lib/ modules and
+// events/ scripts are not among them.
 func routes(set *luavm.Set) int {
 	n := 0
 	for _, sc := range set.Scripts() {
-		if !sc.IsLib() {
+		if !sc.IsLib() && !sc.IsEvent() {
 			n++
 		}
 	}

@@ -211,6 +211,7 @@ type Server struct {
 	reloadMu sync.Mutex
 	stopped  atomic.Bool       // shutting down: not ready for new calls
 	console  *console.Recorder // recent calls for the console; nil when off
+	events   *events           // runs events/cdr.lua on each CDR
 }
 
 // New loads the scripts directory and returns a server ready to Serve.
@@ -247,6 +248,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.loaded.Store(time.Now().UnixNano())
 	s.newConsole()
+	s.startEvents()
 	s.http = &fasthttp.Server{
 		Handler:                      s.Handler,
 		ErrorHandler:                 s.transportError,
@@ -384,6 +386,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		time.AfterFunc(ShutdownGrace, cancel)
 	})
 	err := s.http.ShutdownWithContext(drained)
+	s.stopEvents() // a CDR script still running is cut short at ctx's end
 	stop()
 	s.engine.Close()
 	s.closeStore()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ivrouter/ivrouter/luavm"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -188,10 +189,12 @@ func (m *Module) get(L *lua.LState) int {
 	e, ok, err := m.lookup(L, key)
 	if ok && m.opts.Now().Before(e.Expires) {
 		m.hits.Add(1)
+		trace(L, "get", key, calltrace.CacheHit)
 		L.Push(luavm.ToLua(L, e.Value))
 		return 1
 	}
 	m.misses.Add(1)
+	trace(L, "get", key, calltrace.CacheMiss)
 	if err != nil { // a shared store that cannot say: a miss, with its reason
 		return fail(L, err.Error())
 	}
@@ -231,6 +234,13 @@ func (m *Module) set(L *lua.LState) int {
 	return 1
 }
 
+// trace records a lookup in the call's trace, for the console's journey.
+func trace(L *lua.LState, op, key, result string) {
+	if t := calltrace.Of(L); t != nil {
+		t.AddCache(calltrace.Cache{Op: op, Key: key, Result: result})
+	}
+}
+
 // count counts a value the cache did not take.
 func (m *Module) count(err error) {
 	var big *tooLarge
@@ -260,6 +270,7 @@ func (m *Module) remember(L *lua.LState) int {
 	old, held, _ := m.lookup(L, key) // a store that cannot say: a miss, so the loader asks the CRM
 	if held && m.opts.Now().Before(old.Expires) {
 		m.hits.Add(1)
+		trace(L, "remember", key, calltrace.CacheHit)
 		L.Push(luavm.ToLua(L, old.Value))
 		return 1
 	}
@@ -267,22 +278,27 @@ func (m *Module) remember(L *lua.LState) int {
 	val, own, err := m.load(L, fn, key, ttl, loader)
 	var ve *valueError
 	if errors.As(err, &ve) {
+		trace(L, "remember", key, calltrace.CacheFailed)
 		L.RaiseError("%v", ve.error)
 	}
 	if err == nil {
+		trace(L, "remember", key, calltrace.CacheLoaded)
 		L.Push(luavm.ToLua(L, val))
 		return 1
 	}
 	if own != nil { // this call's loader returned a value too large to keep
+		trace(L, "remember", key, calltrace.CacheLoaded)
 		L.Push(own)
 		L.Push(lua.LString(err.Error()))
 		return 2
 	}
 	if held { // serve stale on error
 		m.stale.Add(1)
+		trace(L, "remember", key, calltrace.CacheStale)
 		L.Push(luavm.ToLua(L, old.Value))
 		return 1
 	}
+	trace(L, "remember", key, calltrace.CacheFailed)
 	return fail(L, err.Error())
 }
 

@@ -1,6 +1,6 @@
 // Package calltrace records what a call's script did on its way to an
-// answer, beyond the answer itself: the HTTP requests it made, and the lines
-// it logged. The call log line shows the requests (so a CRM timeout no longer reads as a plain
+// answer, beyond the answer itself: the HTTP requests it made, its cache
+// lookups, and the lines it logged. The call log line shows the requests (so a CRM timeout no longer reads as a plain
 // outcome=ok), and a view of one call's journey can read the same record.
 //
 // The server keeps one Trace per call it answers, resets it before the
@@ -77,11 +77,34 @@ type Trace struct {
 	requests []Request // the first MaxRequests
 	nl       atomic.Int32
 	logs     []Log // the first MaxLogs
+	nc       atomic.Int32
+	caches   []Cache // the first MaxCaches
 }
+
+// MaxCaches is how many cache lookups a Trace records; later ones are only
+// counted.
+const MaxCaches = 32
+
+// Cache is one lookup a script made in the cache module: the answer to
+// "did this call ask the CRM, or was it served from the cache?".
+type Cache struct {
+	Op     string // get, remember
+	Key    string // at most MaxLogBytes
+	Result string // one of the Cache* results
+}
+
+// Cache.Result values.
+const (
+	CacheHit    = "hit"    // a fresh value was returned
+	CacheMiss   = "miss"   // cache.get found nothing
+	CacheLoaded = "loaded" // cache.remember ran (or waited for) the loader, which answered
+	CacheStale  = "stale"  // the loader failed and an expired value stood in
+	CacheFailed = "failed" // the loader failed and nothing stood in
+)
 
 // Reset empties t for the next call, keeping its storage.
 func (t *Trace) Reset() {
-	if t == nil || (t.n.Load() == 0 && t.nl.Load() == 0) {
+	if t == nil || (t.n.Load() == 0 && t.nl.Load() == 0 && t.nc.Load() == 0) {
 		return
 	}
 	t.mu.Lock()
@@ -91,7 +114,46 @@ func (t *Trace) Reset() {
 	clear(t.logs)
 	t.logs = t.logs[:0]
 	t.nl.Store(0)
+	clear(t.caches)
+	t.caches = t.caches[:0]
+	t.nc.Store(0)
 	t.mu.Unlock()
+}
+
+// AddCache records one cache lookup, its Key cut to MaxLogBytes.
+func (t *Trace) AddCache(c Cache) {
+	if t == nil {
+		return
+	}
+	if len(c.Key) > MaxLogBytes {
+		c.Key = c.Key[:MaxLogBytes] + "..."
+	}
+	t.mu.Lock()
+	if len(t.caches) < MaxCaches {
+		t.caches = append(t.caches, c)
+	}
+	t.nc.Add(1)
+	t.mu.Unlock()
+}
+
+// CacheCount is how many cache lookups the call made, MaxCaches or more;
+// reading it costs no lock.
+func (t *Trace) CacheCount() int {
+	if t == nil {
+		return 0
+	}
+	return int(t.nc.Load())
+}
+
+// Caches appends the recorded cache lookups (at most MaxCaches) to dst,
+// and returns it with how many the call made in all.
+func (t *Trace) Caches(dst []Cache) ([]Cache, int) {
+	if t == nil {
+		return dst, 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append(dst, t.caches...), int(t.nc.Load())
 }
 
 // AddRequest records one request.

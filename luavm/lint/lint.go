@@ -132,8 +132,8 @@ func Source(path string, src []byte, o Options) []Diagnostic {
 }
 
 // Dir checks every script of a scripts directory, laid out as luavm loads
-// it: NAME.lua and layers/N.lua return handlers, lib/**/NAME.lua modules
-// required as "lib.NAME". A file that cannot be read or parsed is
+// it: NAME.lua and layers/N.lua return handlers, events/NAME.lua handlers
+// whose answer is ignored, lib/**/NAME.lua modules required as "lib.NAME". A file that cannot be read or parsed is
 // reported and the others are checked all the same. The error is for a
 // directory that cannot be read at all.
 func Dir(dir string, mods []luavm.Module) ([]Diagnostic, error) {
@@ -154,7 +154,9 @@ func Dir(dir string, mods []luavm.Module) ([]Diagnostic, error) {
 			diags = append(diags, Diagnostic{Path: f.path, Msg: err.Error()})
 			continue
 		}
-		diags = append(diags, c.file(f.path, src, f.lib)...)
+		// An event script's answer is ignored: its handler is checked as
+		// a module's code is, without wanting an action.
+		diags = append(diags, c.file(f.path, src, f.lib || f.event)...)
 	}
 	sortDiags(diags)
 	return diags, nil
@@ -163,7 +165,7 @@ func Dir(dir string, mods []luavm.Module) ([]Diagnostic, error) {
 // script is a .lua file of the directory.
 type script struct {
 	path, name string
-	lib        bool
+	lib, event bool
 }
 
 // scan lists the directory's scripts, skipping what luavm skips: hidden
@@ -193,7 +195,8 @@ func scan(dir string) ([]script, []Diagnostic, error) {
 		}
 		name := strings.TrimSuffix(filepath.ToSlash(rel), ".lua")
 		lib := strings.HasPrefix(name, "lib/")
-		files = append(files, script{path: path, name: strings.ReplaceAll(name, "/", "."), lib: lib})
+		event := strings.HasPrefix(name, luavm.EventsDir+"/")
+		files = append(files, script{path: path, name: strings.ReplaceAll(name, "/", "."), lib: lib, event: event})
 		return nil
 	})
 	return files, diags, err

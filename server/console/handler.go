@@ -19,6 +19,7 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
 	"github.com/ivrouter/ivrouter/bridge/ivr/speech"
+	"github.com/ivrouter/ivrouter/luavm/calltrace"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -45,6 +46,7 @@ type ScriptSet struct {
 type ScriptFile struct {
 	Name, Path string
 	Lib        bool
+	Event      bool // an events/ script: it receives each CDR
 	Deadline   time.Duration
 	Fallback   string // the layer it falls back to, "" for the server's
 }
@@ -205,6 +207,7 @@ type Row struct {
 	Outcome string `json:"outcome"`
 	Trouble bool   `json:"trouble"` // a request ended other than ok or fallback
 	MS      string `json:"ms"`
+	Ended   string `json:"ended"` // the CDR's status and duration, once it came
 	URL     string `json:"url"`
 }
 
@@ -234,6 +237,9 @@ func rowOf(c *Call) Row {
 		}
 	}
 	r.Path = path.String()
+	if c.CDR != nil {
+		r.Ended = c.CDR.Status + " " + strconv.Itoa(c.CDR.Duration) + " s"
+	}
 	return r
 }
 
@@ -267,16 +273,17 @@ func (h *handler) calls(w http.ResponseWriter, r *http.Request) {
 // Step is one layer of a journey as the call page shows it.
 type Step struct {
 	Layer
-	N        int
-	When     string
-	Pretty   string // the answer, indented
-	Words    string // the answer as the caller hears it and where it goes
-	MS       string
-	Deadline string
-	Late     bool
-	CRM      []CRMRequest
-	More     int // requests made past those recorded
-	MoreLogs int // lines logged past those recorded
+	N          int
+	When       string
+	Pretty     string // the answer, indented
+	Words      string // the answer as the caller hears it and where it goes
+	MS         string
+	Deadline   string
+	Late       bool
+	CRM        []CRMRequest
+	More       int // requests made past those recorded
+	MoreLogs   int // lines logged past those recorded
+	MoreCaches int // cache lookups past those recorded
 }
 
 // CRMRequest is one of a step's CRM requests.
@@ -298,7 +305,15 @@ func stepOf(n int, l *Layer) Step {
 	if a, err := ivr.ParseAnswer([]byte(l.Answer)); err == nil {
 		s.Words = speech.Describe(a)
 	}
-	for _, rq := range l.Requests {
+	s.CRM = crmRequests(l.Requests)
+	s.MoreCaches = l.CacheTotal - len(l.Caches)
+	return s
+}
+
+// crmRequests are trace requests as the call page lists them.
+func crmRequests(reqs []calltrace.Request) []CRMRequest {
+	out := make([]CRMRequest, 0, len(reqs))
+	for _, rq := range reqs {
 		c := CRMRequest{Method: rq.Method, URL: rq.URL, MS: ms(rq.Took), Error: rq.Failure}
 		if rq.Status > 0 {
 			c.Status = strconv.Itoa(rq.Status)
@@ -307,9 +322,9 @@ func stepOf(n int, l *Layer) Step {
 			c.Error = rq.Failure + ": " + rq.Error
 		}
 		c.Failed = rq.Failure != "" || rq.Status >= 400
-		s.CRM = append(s.CRM, c)
+		out = append(out, c)
 	}
-	return s
+	return out
 }
 
 func (h *handler) call(w http.ResponseWriter, r *http.Request) {
@@ -323,8 +338,13 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request) {
 	for i := range c.Layers {
 		steps[i] = stepOf(c.Dropped+i+1, &c.Layers[i])
 	}
+	var ended map[string]any
+	if c.CDR != nil {
+		ended = map[string]any{"CDR": c.CDR, "CRM": crmRequests(c.CDR.Requests), "More": c.CDR.HTTPTotal - len(c.CDR.Requests),
+			"MoreLogs": c.CDR.LogTotal - len(c.CDR.Logs), "When": c.CDR.Received.UTC().Format("2006-01-02 15:04:05.000")}
+	}
 	h.render(w, http.StatusOK, "call", map[string]any{
-		"Title": "Call " + c.ID, "Call": c, "Row": rowOf(&c), "Steps": steps,
+		"Title": "Call " + c.ID, "Call": c, "Row": rowOf(&c), "Steps": steps, "Ended": ended,
 		"Events": Prefix + "events?" + (Filter{ID: c.ID}).Query().Encode(), "Masked": h.opts.MaskCaller,
 	})
 }
@@ -350,12 +370,12 @@ func (h *handler) scripts(w http.ResponseWriter, r *http.Request) {
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	f, _ := ParseFilter(r.URL.Query(), time.Now())
 	f.Since, f.Until = time.Time{}, time.Time{} // live: whatever arrives is new
-	ch, ok := h.opts.Recorder.subscribe(MaxStreams)
+	ch, ok := h.opts.Recorder.Subscribe(MaxStreams)
 	if !ok {
 		http.Error(w, "too many open event streams", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.opts.Recorder.unsubscribe(ch)
+	defer h.opts.Recorder.Unsubscribe(ch)
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -402,4 +422,9 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 MST")
 	},
 	"mib": func(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) },
+	// logsOf shapes a CDR script's log lines as the "logs" template
+	// takes a step's.
+	"logsOf": func(logs []calltrace.Log, total, more int) map[string]any {
+		return map[string]any{"Logs": logs, "LogTotal": total, "MoreLogs": more}
+	},
 }

@@ -58,10 +58,15 @@ type Layer struct {
 	// LogTotal counts them all.
 	Logs     []calltrace.Log
 	LogTotal int
-	Took     time.Duration // read to answer
-	Deadline time.Duration // the script's deadline
-	Outcome  string        // ok, fallback, script_error, timeout, busy, shutdown
-	Error    string
+	// Caches are the script's cache lookups (the first
+	// calltrace.MaxCaches, keys masked per --mask-caller); CacheTotal
+	// counts them all.
+	Caches     []calltrace.Cache
+	CacheTotal int
+	Took       time.Duration // read to answer
+	Deadline   time.Duration // the script's deadline
+	Outcome    string        // ok, fallback, script_error, timeout, busy, shutdown
+	Error      string
 }
 
 // size is about the bytes l holds, for the byte budget. Strings shared
@@ -70,15 +75,74 @@ type Layer struct {
 func (l *Layer) size() int64 {
 	n := int64(unsafe.Sizeof(*l)) + int64(len(l.CallID)+len(l.DID)+len(l.Caller)+len(l.DTMF)+len(l.Script)+
 		len(l.Action)+len(l.Target)+len(l.CallerName)+len(l.Answer)+len(l.Outcome)+len(l.Error))
-	for i := range l.Logs {
-		g := &l.Logs[i]
+	n += tracedSize(l.Requests, l.Logs)
+	for i := range l.Caches {
+		c := &l.Caches[i]
+		n += int64(unsafe.Sizeof(*c)) + int64(len(c.Op)+len(c.Key)+len(c.Result))
+	}
+	return n
+}
+
+// tracedSize is about the bytes of a trace's requests and log lines.
+func tracedSize(reqs []calltrace.Request, logs []calltrace.Log) int64 {
+	var n int64
+	for i := range logs {
+		g := &logs[i]
 		n += int64(unsafe.Sizeof(*g)) + int64(len(g.Level)+len(g.Message)+len(g.Where)+len(g.Fields))
 	}
-	for i := range l.Requests {
-		r := &l.Requests[i]
+	for i := range reqs {
+		r := &reqs[i]
 		n += int64(unsafe.Sizeof(*r)) + int64(len(r.Method)+len(r.URL)+len(r.Host)+len(r.Failure)+len(r.Error))
 	}
 	return n
+}
+
+// CDR is how a call ended, as Voicenter's CDR notification (POST
+// /events/cdr on the main listener) told it, and what the events/cdr.lua
+// script did with it. Its strings are the server's, masked per
+// --mask-caller.
+type CDR struct {
+	Received time.Time
+	Encoding string // json, xml-rpc, form
+	Type     string // "Incoming Call", ...
+	Status   string // ANSWER, NOANSWER, BUSY, ABANDONE, ...
+	Caller   string
+	Target   string
+	DID      string
+	// Answered is who took the call: the representative's or the target
+	// extension's name, as Voicenter names them.
+	Answered  string
+	Queue     string
+	Duration  int // seconds, the whole call
+	DialTime  int // seconds ringing
+	RecordURL string
+	// Layers are the layers Voicenter says the call passed, in order.
+	Layers []CDRLayer
+	// Script is the events script run for the CDR ("" for none), and
+	// ScriptOutcome how it went: pending, ok, script_error, timeout,
+	// dropped (its queue was full), shutdown.
+	Script        string
+	ScriptOutcome string
+	ScriptError   string
+	Requests      []calltrace.Request
+	HTTPTotal     int
+	Logs          []calltrace.Log
+	LogTotal      int
+}
+
+// CDRLayer is one layer of a CDR's IVR list.
+type CDRLayer struct {
+	ID, Number int
+	Name, DTMF string
+}
+
+func (c *CDR) size() int64 {
+	n := int64(unsafe.Sizeof(*c)) + int64(len(c.Encoding)+len(c.Type)+len(c.Status)+len(c.Caller)+len(c.Target)+
+		len(c.DID)+len(c.Answered)+len(c.Queue)+len(c.RecordURL)+len(c.Script)+len(c.ScriptOutcome)+len(c.ScriptError))
+	for i := range c.Layers {
+		n += int64(unsafe.Sizeof(c.Layers[i])) + int64(len(c.Layers[i].Name)+len(c.Layers[i].DTMF))
+	}
+	return n + tracedSize(c.Requests, c.Logs)
 }
 
 // Call is one call's record: its layers in the order they were answered.
@@ -86,7 +150,10 @@ type Call struct {
 	ID      string
 	Layers  []Layer
 	Dropped int    // earliest layers dropped past MaxLayers
-	Seq     uint64 // the recorder's sequence at its last layer
+	Seq     uint64 // the recorder's sequence at its last change
+	// CDR is how the call ended, once Voicenter's CDR arrived; never
+	// changed once set (a newer one replaces it whole).
+	CDR *CDR
 
 	bytes      int64
 	prev, next *Call // recency list: front is the most recently active
@@ -101,7 +168,7 @@ func (c *Call) First() *Layer { return &c.Layers[0] }
 // clone copies c for a reader, outside the recorder's lock. Layers are
 // never changed once recorded, so they are shared.
 func (c *Call) clone() Call {
-	return Call{ID: c.ID, Layers: c.Layers[:len(c.Layers):len(c.Layers)], Dropped: c.Dropped, Seq: c.Seq, bytes: c.bytes}
+	return Call{ID: c.ID, Layers: c.Layers[:len(c.Layers):len(c.Layers)], Dropped: c.Dropped, Seq: c.Seq, CDR: c.CDR, bytes: c.bytes}
 }
 
 // Reload is one load of the scripts directory.
@@ -183,13 +250,53 @@ func (r *Recorder) Record(l Layer) {
 	for (len(r.calls) > r.maxCalls || r.bytes > r.maxBytes) && r.tail != nil && r.tail != c {
 		r.evict(r.tail)
 	}
+	r.notify(l.CallID)
+	r.mu.Unlock()
+}
+
+// notify tells the event streams that call id changed; r.mu is held.
+func (r *Recorder) notify(id string) {
 	for ch := range r.subs {
 		select {
-		case ch <- l.CallID:
+		case ch <- id:
 		default: // a slow reader misses updates; its page catches up on reload
 		}
 	}
-	r.mu.Unlock()
+}
+
+// SetCDR attaches how call id ended to its journey, replacing any CDR it
+// had (Voicenter may send one again, and the events script's outcome
+// arrives after the CDR). It reports false, keeping nothing, when the
+// call is not held: Voicenter sends CDRs for every call of the account,
+// most of which never reached ivrouter, and those must not push out the
+// journeys that did.
+func (r *Recorder) SetCDR(id string, cdr CDR) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.calls[id]
+	if c == nil {
+		return false
+	}
+	var old int64
+	if c.CDR != nil {
+		old = c.CDR.size()
+	}
+	size := cdr.size()
+	c.CDR = &cdr
+	c.bytes += size - old
+	r.bytes += size - old
+	r.seq++
+	c.Seq = r.seq
+	r.unlink(c) // its end is news: the calls page shows it at the top
+	r.pushFront(c)
+	for r.bytes > r.maxBytes && r.tail != nil && r.tail != c {
+		r.evict(r.tail)
+	}
+	r.notify(id)
+	return true
 }
 
 func (r *Recorder) unlink(c *Call) {
@@ -288,9 +395,11 @@ func (r *Recorder) Reloads() []Reload {
 	return out
 }
 
-// subscribe returns a channel receiving the ID of each call as it gets a
-// layer, or false when max subscribers already listen.
-func (r *Recorder) subscribe(max int) (chan string, bool) {
+// Subscribe returns a channel receiving the ID of each call as it gets a
+// layer or its CDR, or false when max subscribers already listen. A
+// subscriber that falls 64 behind misses IDs: it reads the calls again.
+// Unsubscribe releases it.
+func (r *Recorder) Subscribe(max int) (chan string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.subs) >= max {
@@ -301,7 +410,8 @@ func (r *Recorder) subscribe(max int) (chan string, bool) {
 	return ch, true
 }
 
-func (r *Recorder) unsubscribe(ch chan string) {
+// Unsubscribe stops sending to ch.
+func (r *Recorder) Unsubscribe(ch chan string) {
 	r.mu.Lock()
 	delete(r.subs, ch)
 	r.mu.Unlock()

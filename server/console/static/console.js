@@ -19,7 +19,7 @@
       var tr = document.createElement("tr");
       tr.dataset.id = c.id;
       tr.className = "new" + (c.trouble ? " trouble" : "");
-      var cells = [c.time, c.did, c.caller, c.path, c.outcome, c.ms];
+      var cells = [c.time, c.did, c.caller, c.path, c.outcome, c.ms, c.ended];
       for (var j = 0; j < cells.length; j++) {
         var td = document.createElement("td");
         if (j === 0 || j === 3) {
