@@ -67,6 +67,7 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 		"layers/x.lua":    "return function() end",
 		"layers/05.lua":   "return function() end",
 		"other/y.lua":     "return function() end",
+		"events/Bad.lua":  "return function() end",
 		"lib/broken.lua":  "error('lib fails')",
 		"usesmissing.lua": "local m = require('lib.nothere')\nreturn function() end",
 		"lib/cycle_a.lua": "return require('lib.cycle_b')",
@@ -81,13 +82,13 @@ func TestBuildReportsEveryProblemWithFileAndLine(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"syntax.lua:3:", "Bad Name.lua: a route script's name", "layers/x.lua: a layer script",
-		"layers/05.lua: a layer script", "other/y.lua: not routable",
+		"layers/05.lua: a layer script", "other/y.lua: not routable", "events/Bad.lua: an event script's name",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("compile errors lack %q:\n%s", want, msg)
 		}
 	}
-	for _, f := range []string{"syntax.lua", "Bad Name.lua", "layers/x.lua", "layers/05.lua", "other/y.lua"} {
+	for _, f := range []string{"syntax.lua", "Bad Name.lua", "layers/x.lua", "layers/05.lua", "other/y.lua", "events/Bad.lua"} {
 		os.Remove(filepath.Join(dir, f))
 	}
 	_, err = luavm.Build(dir, luavm.Options{VMs: 1})

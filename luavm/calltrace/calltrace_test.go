@@ -82,3 +82,18 @@ func TestATraceKeepsTheFirstLogLines(t *testing.T) {
 		t.Errorf("after Reset: %d of %d", len(logs), n)
 	}
 }
+
+func TestATraceKeepsTheFirstCacheLookups(t *testing.T) {
+	var tr calltrace.Trace
+	for i := range calltrace.MaxCaches + 3 {
+		tr.AddCache(calltrace.Cache{Op: "get", Key: strings.Repeat("k", calltrace.MaxLogBytes+i), Result: calltrace.CacheMiss})
+	}
+	got, n := tr.Caches(nil)
+	if len(got) != calltrace.MaxCaches || n != calltrace.MaxCaches+3 || tr.CacheCount() != n || len(got[0].Key) != calltrace.MaxLogBytes || got[1].Key != strings.Repeat("k", calltrace.MaxLogBytes)+"..." {
+		t.Fatalf("%d recorded of %d, key %d bytes", len(got), n, len(got[0].Key))
+	}
+	tr.Reset()
+	if got, n := tr.Caches(nil); len(got) != 0 || n != 0 {
+		t.Errorf("after Reset: %d, %d", len(got), n)
+	}
+}

@@ -546,3 +546,13 @@ end
 		`a.lua:6: clock.hours: unknown zone "Moon"`,
 	)
 }
+
+// An events script's answer goes nowhere: its handler need not return an
+// action, and its code is checked all the same.
+func TestAnEventsScriptNeedsNoAction(t *testing.T) {
+	got := check(t, map[string]string{
+		"default.lua":    "return function(call) return ivr.go_to_layer(1) end",
+		"events/cdr.lua": "return function(cdr)\n  if cdr.status == 'ANSWER' then return end\n  ivr.go_to_layr(2)\nend",
+	})
+	expect(t, got, `events/cdr.lua:3: unknown function ivr.go_to_layr (did you mean ivr.go_to_layer?)`)
+}

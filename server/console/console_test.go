@@ -373,3 +373,44 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	})
 }
+
+// A CDR joins a held call, replaces an earlier one, counts against the
+// byte budget and brings the call to the front; a CDR for a call the ring
+// does not hold takes no place in it.
+func TestACDRJoinsOnlyAHeldCall(t *testing.T) {
+	r := NewRecorder(10, 0)
+	r.Record(layer("a", 5, t0))
+	r.Record(layer("b", 5, t0.Add(time.Second)))
+	before := r.Stats().Bytes
+	if r.SetCDR("never-seen", CDR{Status: "ANSWER"}) {
+		t.Fatal("a CDR for an unknown call was kept")
+	}
+	if st := r.Stats(); st.Calls != 2 || st.Bytes != before {
+		t.Fatalf("an unknown call's CDR changed the ring: %+v", st)
+	}
+	big := CDR{Status: "ANSWER", Duration: 38, RecordURL: strings.Repeat("x", 10000), Layers: []CDRLayer{{ID: 5, Name: "ID"}}}
+	if !r.SetCDR("a", big) {
+		t.Fatal("a held call's CDR was refused")
+	}
+	grown := r.Stats().Bytes
+	if grown < before+10000 {
+		t.Errorf("the CDR's bytes are not counted: %d → %d", before, grown)
+	}
+	if calls := r.Calls(Filter{}, 10); ids(calls)[0] != "a" || rowOf(&calls[0]).Ended != "ANSWER 38 s" {
+		t.Errorf("after its CDR, a is not first with its end: %v", ids(calls))
+	}
+	r.SetCDR("a", CDR{Status: "NOANSWER", Duration: 3})
+	c, _ := r.Get("a")
+	if c.CDR.Status != "NOANSWER" || r.Stats().Bytes >= grown {
+		t.Errorf("a newer CDR did not replace the old one: %+v, %d bytes", c.CDR, r.Stats().Bytes)
+	}
+
+	// Past the byte budget, the least recently active call goes.
+	small := NewRecorder(10, 4000)
+	small.Record(layer("old", 5, t0))
+	small.Record(layer("new", 5, t0.Add(time.Second)))
+	small.SetCDR("new", CDR{Status: "ANSWER", RecordURL: strings.Repeat("x", 3000)})
+	if _, ok := small.Get("old"); ok || small.Stats().Bytes > 4000 {
+		t.Errorf("the ring kept %d bytes and the old call over a 4000-byte budget", small.Stats().Bytes)
+	}
+}
