@@ -92,5 +92,7 @@ func (e *Engine) Close() {
 	e.opts.halt.close()
 	e.reload.Lock() // a reload in progress swaps in its set first, or sees closed
 	defer e.reload.Unlock()
-	e.cur.Load().Close()
+	cur := e.cur.Load()
+	cur.Close()
+	cur.haltRunning()
 }

@@ -34,6 +34,12 @@ type Module struct {
 	// read-only; an error fails the load like a broken script, so a reload
 	// never swaps in a set whose files are broken.
 	Load func(dir string) (lua.LGFunction, error)
+	// Bounded promises that every function of the module returns by the
+	// call's deadline (DeadlineOf, Budget), so calls may run inline
+	// (Options.Inline). One module without it keeps every call handed to
+	// a VM goroutine, where the caller answers at the deadline whatever
+	// the module does.
+	Bounded bool
 	// Signatures describe the module's functions for ivrouter check, which
 	// reads scripts without running them: by function name.
 	Signatures map[string]Signature
@@ -131,6 +137,15 @@ type Options struct {
 	// instant the call's scripts see (Now); tests freeze it. Without it a
 	// call's instant is when its request arrived.
 	Clock func() time.Time
+	// Inline runs each call on the goroutine that asks for it (Run's
+	// caller: the connection's), on a VM taken from the pool, instead of
+	// handing it to the VM's own goroutine: no channel hand-off, no timer,
+	// no context switch per call. The deadline then holds because the VM
+	// stops itself (it looks at the clock every 1024 instructions), every
+	// builtin is bounded, and every Go module call gives up at the call's
+	// deadline (DeadlineOf, Budget): it takes effect only when every
+	// Module is Bounded.
+	Inline bool
 
 	stats  *poolStats  // shared by every Set an Engine builds
 	shared *sharedPool // SharedMemory, likewise
@@ -216,6 +231,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.halt == nil {
 		o.halt = &halt{ch: make(chan struct{})}
+	}
+	for _, m := range o.Modules {
+		o.Inline = o.Inline && m.Bounded
 	}
 	return o
 }

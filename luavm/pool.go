@@ -63,15 +63,14 @@ func (s *Set) run(sc *Script, start time.Time, c Call) error {
 	if s.opts.Clock != nil {
 		now = s.opts.Clock()
 	}
-	t := timerPool.Get().(*time.Timer)
-	t.Reset(time.Until(deadline))
-	defer func() {
-		t.Stop()
-		timerPool.Put(t)
-	}()
+	t := &lazyTimer{deadline: deadline}
+	defer t.stop()
 	j := getJob()
 	j.script, j.call, j.now, j.deadline = sc, c, now, deadline
 	j.logLimit = logUse{lines: s.opts.LogLines, bytes: s.opts.LogBytes}
+	if s.opts.Inline {
+		return s.runInline(j, t)
+	}
 	select {
 	case s.jobs <- j:
 		return s.wait(j, t)
@@ -80,7 +79,7 @@ func (s *Set) run(sc *Script, start time.Time, c Call) error {
 	}
 	select {
 	case s.jobs <- j:
-	case <-t.C:
+	case <-t.C():
 		putJob(j)
 		return ErrBusy
 	case <-s.quit:
@@ -94,13 +93,13 @@ func (s *Set) run(sc *Script, start time.Time, c Call) error {
 }
 
 // wait waits for a VM's answer to j until t fires.
-func (s *Set) wait(j *job, t *time.Timer) error {
+func (s *Set) wait(j *job, t *lazyTimer) error {
 	select {
 	case <-j.done:
 		err := j.err
 		putJob(j)
 		return err
-	case <-t.C:
+	case <-t.C():
 	case <-s.opts.halt.ch:
 		err := s.abandon(j)
 		if !errors.Is(err, ErrTimeout) {

@@ -27,6 +27,8 @@ type Set struct {
 	loaders []lua.LGFunction // by module, this load's (Module.Load)
 
 	jobs    chan *job
+	idle    chan *vm              // Options.Inline: the VMs free for a call
+	running []atomic.Pointer[job] // Options.Inline: each VM slot's call, for Engine.Close
 	quit    chan struct{}
 	retire  sync.Once
 	stuck   atomic.Int32 // workers abandoned mid-call, still running
@@ -48,6 +50,10 @@ func Build(dir string, opts Options) (*Set, error) {
 		opts: opts, dir: dir, version: version, scripts: scripts, loaders: loaders,
 		named: map[string]*Script{}, layers: map[int]*Script{}, libs: map[string]*Script{},
 		jobs: make(chan *job), quit: make(chan struct{}),
+	}
+	if opts.Inline {
+		s.idle = make(chan *vm, opts.VMs)
+		s.running = make([]atomic.Pointer[job], opts.VMs)
 	}
 	for _, sc := range scripts {
 		switch {
@@ -118,6 +124,17 @@ func loadModules(dir string, mods []Module) ([]lua.LGFunction, error) {
 // join as they are ready. A reload or start then waits for one VM's load,
 // not one per VM, and no call waits for a script to load.
 func (s *Set) start(first *vm) {
+	if s.opts.Inline {
+		s.idle <- first
+		for i := 1; i < s.opts.VMs; i++ {
+			s.workers.Add(1)
+			go func() {
+				defer s.workers.Done()
+				s.refill(i)
+			}()
+		}
+		return
+	}
 	s.spawn(first)
 	for i := 1; i < s.opts.VMs; i++ {
 		s.spawn(nil)
@@ -175,7 +192,10 @@ func (s *Set) moduleNames() string {
 // Close retires the set: workers finish the call they run and stop, and
 // calls still waiting for a VM move to the set that replaced it.
 func (s *Set) Close() {
-	s.retire.Do(func() { close(s.quit) })
+	s.retire.Do(func() {
+		close(s.quit)
+		s.drainIdle()
+	})
 }
 
 // Wait blocks until every worker of a closed set has stopped; a worker

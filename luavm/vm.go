@@ -25,6 +25,7 @@ type vm struct {
 	patterns patternCache // compiled Lua patterns, this VM's own
 
 	validating bool // the first VM of a set: its loads record script settings
+	slot       int  // Options.Inline: its place in Set.running, kept by its replacement
 }
 
 // env is one script's globals in one VM. E stays empty for ever, so every

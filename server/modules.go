@@ -45,15 +45,17 @@ func (s *Server) modules() ([]luavm.Module, error) {
 	}
 	s.mods = m
 	clock := btime.New(btime.Options{Zone: s.cfg.Timezone, Clock: s.cfg.Clock})
+	// Every bundled module gives up at the call's deadline: Bounded, so
+	// calls run inline on the connection's goroutine.
 	return []luavm.Module{
-		{Name: "ivr", Loader: m.ivr.Loader, Global: true, Signatures: ivr.Signatures()},
-		{Name: "http", Loader: m.http.Loader, Signatures: bhttp.Signatures()},
-		{Name: "cache", Loader: m.cache.Loader},
-		{Name: "state", Loader: m.state.Loader},
-		{Name: "json", Loader: bjson.New().Loader},
-		{Name: "log", Loader: scriptlog.New(s.log).Loader},
-		{Name: "phone", Loader: phone.New().Loader},
-		{Name: "env", Loader: env.New(s.cfg.ScriptEnv).Loader},
-		{Name: "time", Loader: clock.Loader, Load: clock.Load, Signatures: clock.Signatures()},
+		{Name: "ivr", Loader: m.ivr.Loader, Global: true, Signatures: ivr.Signatures(), Bounded: true},
+		{Name: "http", Loader: m.http.Loader, Signatures: bhttp.Signatures(), Bounded: true},
+		{Name: "cache", Loader: m.cache.Loader, Bounded: true},
+		{Name: "state", Loader: m.state.Loader, Bounded: true},
+		{Name: "json", Loader: bjson.New().Loader, Bounded: true},
+		{Name: "log", Loader: scriptlog.New(s.log).Loader, Bounded: true},
+		{Name: "phone", Loader: phone.New().Loader, Bounded: true},
+		{Name: "env", Loader: env.New(s.cfg.ScriptEnv).Loader, Bounded: true},
+		{Name: "time", Loader: clock.Loader, Load: clock.Load, Signatures: clock.Signatures(), Bounded: true},
 	}, nil
 }

@@ -281,6 +281,7 @@ func (s *Server) vmOptions() (luavm.Options, error) {
 		Deadline: s.cfg.Deadline,
 		Logger:   s.log,
 		Clock:    s.cfg.Clock,
+		Inline:   true, // unless a module of Config.Modules is not Bounded
 
 		CallMemory:   s.cfg.CallMemory,
 		SharedMemory: s.cfg.SharedMemory,
