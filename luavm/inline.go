@@ -50,8 +50,7 @@ func (s *Set) runInline(j *job, t *lazyTimer) error {
 			return ErrClosed
 		}
 	}
-	j.state.Store(running)
-	j.started = time.Now()
+	j.state.Store(running) // j.started is the call's start: its request was read then
 	slot := &s.running[v.slot]
 	slot.Store(j)
 	err := s.serve(v, j)

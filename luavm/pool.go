@@ -69,6 +69,7 @@ func (s *Set) run(sc *Script, start time.Time, c Call) error {
 	j.script, j.call, j.now, j.deadline = sc, c, now, deadline
 	j.logLimit = logUse{lines: s.opts.LogLines, bytes: s.opts.LogBytes}
 	if s.opts.Inline {
+		j.started = start
 		return s.runInline(j, t)
 	}
 	select {

@@ -99,7 +99,7 @@ func BenchmarkRecord(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				srv.done(start, time.Microsecond, sc, &req, &a, &tr, outcomeOK, nil)
+				srv.done(start, start, sc, &req, &a, &tr, outcomeOK, nil)
 			}
 		})
 	}

@@ -19,14 +19,14 @@ import (
 // with what (and the CALLER_NAME and CUSTOM_DATA sent), the CRM requests
 // the script made on the way, how fast, and, when the answer is a
 // fallback, the Lua error.
-func (s *Server) done(start time.Time, ran time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, tr *calltrace.Trace, o outcome, err error) {
+func (s *Server) done(start, running time.Time, sc *luavm.Script, req *ivr.Request, a *ivr.Action, tr *calltrace.Trace, o outcome, err error) {
 	now := time.Now()
 	took := now.Sub(start)
 	ss := s.metrics.seriesFor(sc)
 	ss.count(a.Kind, o)
 	s.metrics.latency.Observe(took.Seconds())
 	if sc != nil {
-		ss.run.Observe(ran.Seconds())
+		ss.run.Observe(now.Sub(running).Seconds())
 	}
 	if s.console != nil {
 		s.record(now, took, sc, req, a, tr, o, err)

@@ -83,7 +83,6 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	running := time.Now()
 	sc, err := s.engine.Run(name, c.req.LayerID, start, c)
-	ran := time.Since(running)
 	if errors.Is(err, luavm.ErrNoScript) && name != "" {
 		calls.Put(c) // removed by a reload since the lookup above
 		s.reject(ctx, start, fasthttp.StatusNotFound, outcomeNotFound, "no script answers "+clip(ctx.Path()))
@@ -94,10 +93,10 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.SetConnectionClose() // draining: the next call goes elsewhere
 	}
 	if err != nil {
-		s.fallback(ctx, start, ran, sc, c, err)
+		s.fallback(ctx, start, running, sc, c, err)
 	} else {
 		ctx.SetBody(c.out)
-		s.done(start, ran, sc, &c.req, &c.action, &c.trace, outcomeOK, nil)
+		s.done(start, running, sc, &c.req, &c.action, &c.trace, outcomeOK, nil)
 	}
 	if !errors.Is(err, luavm.ErrTimeout) { // an overrun or cut-short call may still be touched by its VM
 		calls.Put(c)
@@ -106,7 +105,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 
 // fallback answers for a script that could not: the script's fallback
 // layer, else the configured one, else STATUS 1.
-func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Duration, sc *luavm.Script, c *call, err error) {
+func (s *Server) fallback(ctx *fasthttp.RequestCtx, start, running time.Time, sc *luavm.Script, c *call, err error) {
 	layer, ok := s.fallbackFor(sc)
 	a := ivr.Fallback(layer, ok, err.Error())
 	// A fresh buffer: after a timeout c belongs to the VM that overran.
@@ -123,7 +122,7 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start time.Time, ran time.Du
 	case errors.Is(err, luavm.ErrBusy):
 		o = outcomeBusy
 	}
-	s.done(start, ran, sc, &c.req, &a, &c.trace, o, err)
+	s.done(start, running, sc, &c.req, &a, &c.trace, o, err)
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".
