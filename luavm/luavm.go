@@ -252,8 +252,8 @@ type Call interface {
 
 // CallOf returns the call a VM is answering, or nil while a script loads.
 // Go modules use it to reach per-call data. They use Budget or DeadlineOf
-// for time limits and must not derive contexts from L.Context(): it is the
-// VM's, reused from call to call.
+// for time limits and CallContext to be cut short; they must not derive
+// contexts from L.Context(): it is the VM's, reused from call to call.
 func CallOf(L *lua.LState) Call {
 	if c, ok := L.Context().(*runCtx); ok && c.job != nil {
 		return c.job.call
@@ -305,6 +305,35 @@ func Budget(L *lua.LState) (d time.Duration, ok bool) {
 		return left - c.reserve, true
 	}
 	return left - min(50*time.Millisecond, left/10), true
+}
+
+// CallContext is a context for a Go module's blocking work in the call L
+// is answering: done when the call is cut short (Engine.Close, or a
+// caller that gave up on it), with the call's deadline. A module derives
+// its own from it (context.WithTimeout(luavm.CallContext(L), d)) and
+// cancels that before it returns; it never keeps it past the call.
+// Outside a call it is context.Background().
+func CallContext(L *lua.LState) context.Context {
+	if c, ok := L.Context().(*runCtx); ok && c.job != nil {
+		return jobCtx{c.job}
+	}
+	return context.Background()
+}
+
+// jobCtx is one call's context.Context: unlike runCtx, the VM's, it
+// stays the call's after the VM moves on.
+type jobCtx struct{ j *job }
+
+func (c jobCtx) Deadline() (time.Time, bool) { return c.j.deadline, true }
+func (c jobCtx) Done() <-chan struct{}       { return c.j.abort }
+func (c jobCtx) Value(any) any               { return nil }
+func (c jobCtx) Err() error {
+	select {
+	case <-c.j.abort:
+		return context.Canceled
+	default:
+		return nil
+	}
 }
 
 // Errors Run returns besides *Error.

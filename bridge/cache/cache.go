@@ -424,6 +424,8 @@ func wait(L *lua.LState, f *flight) (any, error) {
 		return f.val, f.err
 	case <-timeout:
 		return nil, ErrLoaderTimeout
+	case <-luavm.CallContext(L).Done(): // cut short: Engine.Close
+		return nil, ErrLoaderTimeout
 	}
 }
 

@@ -394,7 +394,9 @@ func breakerOutcome(status int, err error, short bool) error {
 }
 
 func (m *Module) roundTrip(L *lua.LState, r *request, timeout time.Duration) (int, lua.LValue, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// The call's context: Engine.Close cuts a request short as it cuts
+	// the script, so a call running inline answers its fallback at once.
+	ctx, cancel := context.WithTimeout(luavm.CallContext(L), timeout)
 	defer cancel()
 	req, err := nethttp.NewRequestWithContext(ctx, r.method, r.url.String(), bytes.NewReader(r.body))
 	if err != nil {
