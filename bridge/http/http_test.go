@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -480,4 +481,40 @@ func fakeDNS(t *testing.T, ip net.IP) *net.Resolver {
 		}()
 		return client, nil
 	}}
+}
+
+// The demo CRM takes write-backs at POST /calls, keeps the last hundred,
+// and lists them at GET /calls.
+func TestCRMStubTakesWriteBacks(t *testing.T) {
+	crm := crmstub.New(nil)
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	for i := range 102 {
+		res, err := nethttp.Post(srv.URL+"/calls", "application/json", strings.NewReader(fmt.Sprintf(`{"ivruniqueid":"c%d","status":"ANSWER"}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != nethttp.StatusCreated {
+			t.Fatalf("write-back %d: %d", i, res.StatusCode)
+		}
+	}
+	res, _ := nethttp.Post(srv.URL+"/calls", "application/json", strings.NewReader(`[1,2]`))
+	res.Body.Close()
+	if res.StatusCode != nethttp.StatusBadRequest {
+		t.Errorf("a JSON array: %d, want 400", res.StatusCode)
+	}
+	calls := crm.Calls()
+	if len(calls) != 100 || string(calls[0]) != `{"ivruniqueid":"c2","status":"ANSWER"}` || string(calls[99]) != `{"ivruniqueid":"c101","status":"ANSWER"}` {
+		t.Errorf("kept %d write-backs: first %s", len(calls), calls[0])
+	}
+	res, err := nethttp.Get(srv.URL + "/calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var listed []map[string]string
+	if err := json.NewDecoder(res.Body).Decode(&listed); err != nil || len(listed) != 100 || listed[99]["ivruniqueid"] != "c101" {
+		t.Errorf("GET /calls: %v, %d listed", err, len(listed))
+	}
 }

@@ -61,7 +61,11 @@ type CRM struct {
 	mode     atomic.Int32
 	delay    atomic.Int64
 	requests atomic.Int64
+	calls    []json.RawMessage // the last maxCalls write-backs, oldest first
 }
+
+// maxCalls bounds the write-backs the CRM keeps.
+const maxCalls = 100
 
 // New returns a CRM holding contacts keyed by phone number.
 func New(contacts map[string]Contact) *CRM {
@@ -107,7 +111,8 @@ func (c *CRM) Fault(mode Mode, delay time.Duration) {
 func (c *CRM) Requests() int64 { return c.requests.Load() }
 
 // ServeHTTP answers GET /contacts?phone=N or ?id=N with the contact as JSON,
-// or 404.
+// or 404; POST /calls takes a call's outcome as a JSON object (what the
+// example events/cdr.lua writes back) and GET /calls lists the last 100.
 func (c *CRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.requests.Add(1)
 	delay := time.Duration(c.delay.Load())
@@ -137,6 +142,10 @@ func (c *CRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"pad":"` + strings.Repeat("x", 2<<20) + `"}`))
 		return
 	}
+	if r.URL.Path == "/calls" {
+		c.serveCalls(w, r)
+		return
+	}
 	if r.URL.Path != "/contacts" {
 		http.NotFound(w, r)
 		return
@@ -154,6 +163,42 @@ func (c *CRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(ct)
+}
+
+func (c *CRM) serveCalls(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method == http.MethodGet {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		json.NewEncoder(w).Encode(append([]json.RawMessage{}, c.calls...))
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, `{"error":"GET or POST"}`, http.StatusMethodNotAllowed)
+		return
+	}
+	var call map[string]json.RawMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&call); err != nil {
+		http.Error(w, `{"error":"want a JSON object"}`, http.StatusBadRequest)
+		return
+	}
+	b, _ := json.Marshal(call)
+	c.mu.Lock()
+	if len(c.calls) == maxCalls {
+		c.calls = append(c.calls[:0:0], c.calls[1:]...)
+	}
+	c.calls = append(c.calls, b)
+	c.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+	w.Write([]byte(`{"ok":true}`))
+}
+
+// Calls returns the write-backs POST /calls took, oldest first.
+func (c *CRM) Calls() []json.RawMessage {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]json.RawMessage(nil), c.calls...)
 }
 
 // sleep waits d or until the client gives up, so tests end promptly.
