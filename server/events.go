@@ -232,13 +232,25 @@ func (s *Server) cdrWorker() {
 	}
 }
 
-// runCDR runs the events script on one CDR, under the script's deadline.
-// Its failures are logged and counted, never retried.
+// runCDR runs the events script on one CDR and shows its outcome in the
+// call's journey.
 func (s *Server) runCDR(job *cdrJob) {
-	c := &cdrCall{rec: job.rec}
-	_, err := s.engine.Run(CDRScript, 0, time.Now(), c)
+	o, tr, err := s.runEvent(job.rec)
 	if errors.Is(err, luavm.ErrNoScript) {
 		return // removed by a reload since it was queued
+	}
+	s.cdrScriptDone(job.rec.CallID, job.shown, o.String(), err, tr)
+}
+
+// runEvent runs the events script on rec, on the caller's goroutine, under
+// the script's deadline. Its failures are logged and counted, never
+// retried. With ErrNoScript (no events/cdr.lua) nothing ran and nothing is
+// counted: the outcome is outcomeNotFound.
+func (s *Server) runEvent(rec *cdr.Record) (outcome, *calltrace.Trace, error) {
+	c := &cdrCall{rec: rec}
+	_, err := s.engine.Run(CDRScript, 0, time.Now(), c)
+	if errors.Is(err, luavm.ErrNoScript) {
+		return outcomeNotFound, &c.trace, err
 	}
 	o := outcomeOK
 	switch {
@@ -253,9 +265,9 @@ func (s *Server) runCDR(job *cdrJob) {
 	}
 	s.events.script.WithLabelValues(o.String()).Inc()
 	if err != nil {
-		s.log.Warn("CDR script failed", "script", CDRScript, "call", job.rec.CallID, "outcome", o.String(), "error", err)
+		s.log.Warn("CDR script failed", "script", CDRScript, "call", rec.CallID, "outcome", o.String(), "error", err)
 	}
-	s.cdrScriptDone(job.rec.CallID, job.shown, o.String(), err, &c.trace)
+	return o, &c.trace, err
 }
 
 // cdrScriptDone shows the events script's outcome in the call's journey.

@@ -26,14 +26,15 @@ type expect struct {
 	hasRequests bool
 }
 
-func (d *decoder) expect(n *yaml.Node) expect {
+// expect reads a step's expectations; a CDR's (cdr) have no answer.
+func (d *decoder) expect(n *yaml.Node, cdr bool) expect {
 	var e expect
 	if n == nil {
 		e.outcome = "ok"
 		return e
 	}
 	var exact *yaml.Node
-	d.fields(n, "expect", map[string]func(*yaml.Node){
+	keys := map[string]func(*yaml.Node){
 		"exact": func(v *yaml.Node) { e.exact, exact = d.boolean(v, "exact"), v },
 		"answer": func(v *yaml.Node) {
 			if m, ok := d.plain(v).(map[string]any); ok {
@@ -50,6 +51,13 @@ func (d *decoder) expect(n *yaml.Node) expect {
 		"error":    func(v *yaml.Node) { e.err, e.hasErr = d.text(v, "error"), true },
 		"log":      func(v *yaml.Node) { e.log = d.strings(v, "log") },
 		"requests": func(v *yaml.Node) { e.requests, e.hasRequests = d.strings(v, "requests"), true },
+	}
+	d.pairs(n, "expect", func(k, v *yaml.Node) {
+		if cdr && (k.Value == "answer" || k.Value == "exact") {
+			d.errorf(k, "a CDR has no answer (the events script's return value is ignored): expect its outcome, error, log or requests")
+			return
+		}
+		d.field(k, v, "expect", keys)
 	})
 	if e.exact && e.answer == nil {
 		d.errorf(exact, "exact compares the whole answer: give it with answer:")
@@ -70,6 +78,7 @@ type observed struct {
 	logs      []string
 	requests  []string
 	unstubbed []string
+	noAnswer  bool // a CDR's: the events script answers nothing
 }
 
 // check lists every way o falls short of e.

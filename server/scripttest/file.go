@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ivrouter/ivrouter/bridge/ivr"
+	"github.com/ivrouter/ivrouter/server"
+	"github.com/ivrouter/ivrouter/server/cdr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,9 +39,9 @@ type testFile struct {
 type testCase struct {
 	name  string
 	line  int
-	env   map[string]string
-	stubs [2][]*stub     // the case's, then the file's (shared): first match wins
-	zone  *time.Location // the time module's; nil: the base config's, else UTC
+	env   map[string]string // the file's, with the case's over them
+	stubs [2][]*stub        // the case's, then the file's (shared): first match wins
+	zone  *time.Location    // the time module's; nil: the base config's, else UTC
 	cache map[string]any
 	state map[string]any
 	call  string // IVR_UNIQUE_ID: the state seed's key
@@ -46,13 +49,15 @@ type testCase struct {
 }
 
 // step is one request of a case with its settings merged down from the
-// file and the case.
+// file and the case: a call's request, or a CDR for the events script.
 type step struct {
 	line   int
 	target target
 	at     time.Time
 	req    request
 	expect expect
+	cdr    *cdr.Record // a CDR step's (target.isEvent), as the server reads it
+	cdrRaw []byte      // and as Voicenter would post it
 }
 
 // target is where a request goes: POST /route, or POST / for a layer.
@@ -70,6 +75,10 @@ type defaults struct {
 	at     time.Time
 	zone   *time.Location
 	req    request
+	cdr    cdrFields
+	// reqAt and cdrAt are the lines where this level (the case or step
+	// being read) sets request: and cdr:, 0 where it does not.
+	reqAt, cdrAt int
 }
 
 // readFile parses one test file; the error lists every problem by line.
@@ -124,7 +133,7 @@ func readLimited(path string) ([]byte, error) {
 func (d *decoder) file(n *yaml.Node, path, rel string) *testFile {
 	env := map[string]string{}
 	f := &testFile{path: path, rel: rel, env: env}
-	def := defaults{at: DefaultAt, req: defaultRequest()}
+	def := defaults{at: DefaultAt, req: defaultRequest(), cdr: cdrFields{}}
 	var stubs []*stub
 	var cases *yaml.Node
 	keys := d.defaultKeys(&def)
@@ -152,7 +161,8 @@ func (d *decoder) file(n *yaml.Node, path, rel string) *testFile {
 // defaultKeys are the keys a file, a case and a step share: each level's
 // values override the one above.
 func (d *decoder) defaultKeys(def *defaults) map[string]func(*yaml.Node) {
-	def.req = def.req.clone()
+	def.req, def.cdr = def.req.clone(), def.cdr.clone()
+	def.reqAt, def.cdrAt = 0, 0
 	return map[string]func(*yaml.Node){
 		"route": func(v *yaml.Node) {
 			def.target = target{route: d.text(v, "route"), set: true, line: v.Line}
@@ -162,7 +172,8 @@ func (d *decoder) defaultKeys(def *defaults) map[string]func(*yaml.Node) {
 		},
 		"at":       func(v *yaml.Node) { def.at = d.instant(v) },
 		"timezone": func(v *yaml.Node) { def.zone = d.timezone(v) },
-		"request":  func(v *yaml.Node) { d.request(v, def.req) },
+		"request":  func(v *yaml.Node) { d.request(v, def.req); def.reqAt = v.Line },
+		"cdr":      func(v *yaml.Node) { d.cdr(v, def.cdr); def.cdrAt = v.Line },
 	}
 }
 
@@ -200,6 +211,10 @@ func (d *decoder) testCase(n *yaml.Node, def defaults, env map[string]string, fi
 	var steps, exp *yaml.Node
 	keys := d.defaultKeys(&def)
 	keys["name"] = func(v *yaml.Node) { c.name = d.text(v, "name") }
+	keys["env"] = func(v *yaml.Node) {
+		c.env = maps.Clone(env) // the file's, then the case's over them
+		d.pairs(v, "env", func(k, v *yaml.Node) { c.env[k.Value] = d.text(v, "env "+k.Value) })
+	}
 	keys["http"] = func(v *yaml.Node) { c.stubs[0] = d.stubs(v) }
 	keys["cache"] = func(v *yaml.Node) { c.cache = d.seed(v, "cache") }
 	keys["state"] = func(v *yaml.Node) { c.state = d.seed(v, "state") }
@@ -221,6 +236,9 @@ func (d *decoder) testCase(n *yaml.Node, def defaults, env map[string]string, fi
 		}
 	default:
 		c.steps = []*step{d.finish(n, def, exp)}
+		if rec := c.steps[0].cdr; rec != nil {
+			c.call = rec.CallID // the state a CDR's script sees is its call's
+		}
 	}
 	return c
 }
@@ -232,6 +250,7 @@ func (d *decoder) step(n *yaml.Node, def defaults) *step {
 		if id := d.request(v, def.req); id != nil {
 			d.errorf(id, "a step cannot change ivr_unique_id: the steps of a case are one call")
 		}
+		def.reqAt = v.Line
 	}
 	// One server answers a case's steps, as one server answers a call in
 	// production: its zone cannot change between them.
@@ -240,7 +259,15 @@ func (d *decoder) step(n *yaml.Node, def defaults) *step {
 	}
 	keys["expect"] = func(v *yaml.Node) { exp = v }
 	d.fields(n, "a step", keys)
-	return d.finish(n, def, exp)
+	s := d.finish(n, def, exp)
+	if s.cdr != nil && s.cdr.CallID != def.req[fieldUniqueID].text {
+		line := n.Line
+		if f, ok := def.cdr["ivruniqueid"]; ok {
+			line = f.line
+		}
+		d.errorAt(line, "a step's CDR is its case's call: its ivruniqueid %q is not the case's ivr_unique_id %q", s.cdr.CallID, def.req[fieldUniqueID].text)
+	}
+	return s
 }
 
 // finish checks what a step ends up with and reads its expectations.
@@ -252,7 +279,16 @@ func (d *decoder) finish(n *yaml.Node, def defaults, exp *yaml.Node) *step {
 	if f, ok := def.req[fieldLayerID]; ok && def.target.isLayer {
 		d.errorAt(f.line, "layer_id is set by layer: %d (line %d): set one of them", def.target.layer, def.target.line)
 	}
-	s.expect = d.expect(exp)
+	s.expect = d.expect(exp, def.target.isEvent())
+	switch {
+	case def.target.isEvent():
+		if def.reqAt != 0 {
+			d.errorAt(def.reqAt, "a CDR is no IVR request: give its fields under cdr:, not request:")
+		}
+		s.cdr, s.cdrRaw = d.cdrRecord(n, def)
+	case def.cdrAt != 0 && def.target.set:
+		d.errorAt(def.cdrAt, "cdr: is for route: %s (a CDR), and this request goes to %s", server.CDRScript, def.target)
+	}
 	return s
 }
 

@@ -13,7 +13,9 @@ import (
 
 	"github.com/ivrouter/ivrouter/bridge/cache"
 	"github.com/ivrouter/ivrouter/bridge/state"
+	"github.com/ivrouter/ivrouter/luavm"
 	"github.com/ivrouter/ivrouter/server"
+	"github.com/ivrouter/ivrouter/server/cdr"
 	"github.com/valyala/fasthttp"
 )
 
@@ -72,17 +74,24 @@ type Request struct {
 	// At, when not zero and the clock is frozen, moves the clock there
 	// first.
 	At time.Time
+	// CDR, when set, makes the request a CDR instead (Path and Body are
+	// not used): the events script (server.CDRScript, events/cdr.lua)
+	// runs on it as serve runs it on a CDR posted to server.CDRPath, but
+	// on Do's goroutine, so that Do returns with its outcome.
+	CDR *cdr.Record
 }
 
 // Exchange is what one request did.
 type Exchange struct {
-	// Status and Body are the HTTP answer: Body is the exact JSON.
+	// Status and Body are the HTTP answer: Body is the exact JSON. A CDR
+	// has none (0 and nil): the events script's return value is ignored.
 	Status int
 	Body   []byte
 	// Outcome, Error and Script are the call line's: ok, script_error,
 	// fallback (no script for the layer), ...; the Lua error with its
 	// file:line; the script that answered (layers/5, id-entry), empty for
-	// none.
+	// none. A CDR's are the events script's run: ok, script_error,
+	// timeout, busy, or not_found without events/cdr.lua.
 	Outcome, Error, Script string
 	// Log is the script's own lines, "LEVEL message k=v ... (file:line)".
 	Log []string
@@ -161,6 +170,9 @@ func (h *Harness) Do(r Request) *Exchange {
 		at := r.At
 		h.at.Store(&at)
 	}
+	if r.CDR != nil {
+		return h.doCDR(r.CDR)
+	}
 	var req fasthttp.Request
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(r.Path)
@@ -170,17 +182,38 @@ func (h *Harness) Do(r Request) *Exchange {
 	ctx.Init(&req, clientAddr, nil)
 	h.srv.Handler(&ctx)
 	x := &Exchange{Status: ctx.Response.StatusCode(), Body: append([]byte(nil), ctx.Response.Body()...)}
+	calls := h.take(x)
+	if len(calls) > 0 {
+		last := calls[len(calls)-1]
+		x.Outcome, x.Error, x.Script = last.outcome, last.err, last.script
+	}
+	return x
+}
+
+// doCDR runs the events script on rec and returns what it did.
+func (h *Harness) doCDR(rec *cdr.Record) *Exchange {
+	outcome, _, err := h.srv.RunEvent(rec)
+	x := &Exchange{Outcome: outcome, Script: server.CDRScript}
+	switch {
+	case errors.Is(err, luavm.ErrNoScript):
+		x.Script, x.Error = "", "no script answers "+server.CDRScript+" (no "+server.CDRScript+".lua)"
+	case err != nil:
+		x.Error = err.Error()
+	}
+	h.take(x)
+	return x
+}
+
+// take moves into x the requests and the script's log lines of the
+// request just done, and returns its call lines.
+func (h *Harness) take(x *Exchange) []callLine {
 	x.HTTP = h.rec.take()
 	if h.stubs != nil {
 		x.Unstubbed = h.stubs.take()
 	}
 	logs, calls := h.log.take()
 	x.Log = logs
-	if len(calls) > 0 {
-		last := calls[len(calls)-1]
-		x.Outcome, x.Error, x.Script = last.outcome, last.err, last.script
-	}
-	return x
+	return calls
 }
 
 // NetworkTransport is a pooled transport of the network, for a Harness

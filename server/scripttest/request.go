@@ -104,6 +104,22 @@ type wireData struct {
 	CustomData json.RawMessage `json:"CUSTOM_DATA,omitempty"`
 }
 
+// request is what a step sends: a call's request, or a CDR.
+func (s *step) request() Request {
+	if s.cdr != nil {
+		return Request{CDR: s.cdr, At: s.at}
+	}
+	return Request{Path: s.path(), Body: s.body(), At: s.at}
+}
+
+// sent is the step's request as a failure (or -v) shows it.
+func (s *step) sent() string {
+	if s.cdr != nil {
+		return "cdr: " + s.target.route + " " + string(s.cdrRaw)
+	}
+	return "request: POST " + s.path() + " " + string(s.body())
+}
+
 // path and body are the HTTP request a step makes.
 func (s *step) path() string {
 	if s.target.isLayer {

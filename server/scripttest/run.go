@@ -23,13 +23,13 @@ func runCase(base server.Config, dir string, f *testFile, c *testCase, verbose b
 	defer h.Close()
 	var out strings.Builder
 	for i, st := range c.steps {
-		o := observe(h.Do(Request{Path: st.path(), Body: st.body(), At: st.at}))
+		o := observe(h.Do(st.request()))
 		problems := st.expect.check(o)
 		head := ""
 		if len(c.steps) > 1 {
 			head = fmt.Sprintf("step %d of %d (%s:%d):\n", i+1, len(c.steps), f.path, st.line)
 		}
-		details := "request: POST " + st.path() + " " + string(st.body()) + "\n" + describe(o)
+		details := st.sent() + "\n" + describe(o)
 		if len(problems) > 0 {
 			res.Failure = head + strings.Join(problems, "\n") + "\n" + details
 			return res
@@ -56,7 +56,7 @@ func newCaseHarness(base server.Config, dir string, c *testCase) (*Harness, erro
 // observe is what a case checks of an exchange.
 func observe(x *Exchange) *observed {
 	o := &observed{status: x.Status, body: string(x.Body), outcome: x.Outcome, err: x.Error,
-		logs: x.Log, unstubbed: x.Unstubbed}
+		logs: x.Log, unstubbed: x.Unstubbed, noAnswer: x.Status == 0}
 	if json.Unmarshal(x.Body, &o.answer) != nil {
 		o.answer = nil
 	}
@@ -108,10 +108,13 @@ func scriptEnv(allowed map[string]string, file map[string]string) map[string]str
 // describe is what a step did, as a failure (or -v) shows it.
 func describe(o *observed) string {
 	var b strings.Builder
-	if o.status != fasthttp.StatusOK {
-		fmt.Fprintf(&b, "status: %d\n", o.status)
+	if !o.noAnswer {
+		if o.status != fasthttp.StatusOK {
+			fmt.Fprintf(&b, "status: %d\n", o.status)
+		}
+		fmt.Fprintf(&b, "answer: %s\n", o.body)
 	}
-	fmt.Fprintf(&b, "answer: %s\noutcome: %s\n", o.body, orNone(o.outcome))
+	fmt.Fprintf(&b, "outcome: %s\n", orNone(o.outcome))
 	if o.err != "" {
 		fmt.Fprintf(&b, "error: %s\n", o.err)
 	}

@@ -1,8 +1,8 @@
 // Package scripttest runs script tests: the *.test.yaml (or *.test.yml)
 // files of a scripts directory, each case a call answered by the real
-// server, with its clock frozen, its HTTP requests stubbed and its cache
-// and state seeded, and its answer, outcome, log lines and requests
-// compared with what the case expects. It is `ivrouter test`; README.md
+// server (or a CDR its events script runs on), with its clock frozen, its
+// HTTP requests stubbed and its cache and state seeded, and its answer,
+// outcome, log lines and requests compared with what the case expects. It is `ivrouter test`; README.md
 // describes the file format.
 package scripttest
 

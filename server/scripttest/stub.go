@@ -150,7 +150,8 @@ func (timeoutError) Temporary() bool { return true }
 // with them (ivrouter simulate --stubs FILE#case), and its file's env.
 type Stubs struct {
 	lists [2][]*stub // the case's, then the file's: first match wins
-	// Env is the test file's env: the values env.get returns in its cases.
+	// Env is the test file's env, with the case's over it: the values
+	// env.get returns in the case.
 	Env map[string]string
 }
 
@@ -171,7 +172,7 @@ func ReadStubs(path, name string) (*Stubs, error) {
 	var names []string
 	for _, c := range f.cases {
 		if c.name == name {
-			s.lists = c.stubs
+			s.lists, s.Env = c.stubs, c.env
 			return s, nil
 		}
 		names = append(names, strconv.Quote(c.name))
