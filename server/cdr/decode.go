@@ -295,97 +295,69 @@ func (x *xmlReader) methodCall() ([]member, error) {
 	if !strings.EqualFold(root.Name.Local, "methodCall") {
 		return nil, fmt.Errorf("root element is <%s>, want <methodCall> (with one struct param)", cutName(root.Name.Local))
 	}
-	var (
-		ms    []member
-		found bool
-	)
-	for {
-		t, err := x.next()
-		if err != nil {
-			return nil, unexpectedEOF(err)
-		}
-		switch t := t.(type) {
-		case xml.EndElement:
-			if !found {
-				return nil, errNoStruct
-			}
-			return ms, nil
-		case xml.StartElement:
-			if strings.EqualFold(t.Name.Local, "params") && !found {
-				if ms, err = x.params(); err != nil {
-					return nil, err
-				}
-				found = true
-			} else if err := x.skip(); err != nil {
-				// methodName, or anything else: not needed.
-				return nil, err
-			}
-		}
+	var ms []member
+	found, err := x.firstChild("params", func() (err error) {
+		ms, err = x.params() // methodName, or anything else, is skipped
+		return err
+	})
+	if err == nil && !found {
+		err = errNoStruct
 	}
+	return ms, err
 }
 
 // params reads <params>: the first <param> must hold a struct; the others
 // are skipped.
 func (x *xmlReader) params() ([]member, error) {
-	var (
-		ms    []member
-		found bool
-	)
-	for {
-		t, err := x.next()
+	var ms []member
+	found, err := x.firstChild("param", func() error {
+		n, err := x.param()
 		if err != nil {
-			return nil, unexpectedEOF(err)
+			return err
 		}
-		switch t := t.(type) {
-		case xml.EndElement:
-			if !found {
-				return nil, errNoStruct
-			}
-			return ms, nil
-		case xml.StartElement:
-			if found || !strings.EqualFold(t.Name.Local, "param") {
-				if err := x.skip(); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			found = true
-			n, err := x.param()
-			if err != nil {
-				return nil, err
-			}
-			if n.kind != kindObject {
-				return nil, errNoStruct
-			}
-			ms = n.members
+		if n.kind != kindObject {
+			return errNoStruct
 		}
+		ms = n.members
+		return nil
+	})
+	if err == nil && !found {
+		err = errNoStruct
 	}
+	return ms, err
 }
 
 // param reads <param><value>...</value></param>.
-func (x *xmlReader) param() (node, error) {
-	var (
-		n     node
-		found bool
-	)
+func (x *xmlReader) param() (n node, err error) {
+	_, err = x.firstChild("value", func() (err error) {
+		n, err = x.value(MaxFields)
+		return err
+	})
+	return n, err
+}
+
+// firstChild reads the current element's children up to its end: the
+// first named name (in any case) is read by read, every other one is
+// skipped. found says whether there was one.
+func (x *xmlReader) firstChild(name string, read func() error) (found bool, err error) {
 	for {
 		t, err := x.next()
 		if err != nil {
-			return node{}, unexpectedEOF(err)
+			return found, unexpectedEOF(err)
 		}
 		switch t := t.(type) {
 		case xml.EndElement:
-			return n, nil
+			return found, nil
 		case xml.StartElement:
-			if found || !strings.EqualFold(t.Name.Local, "value") {
+			if found || !strings.EqualFold(t.Name.Local, name) {
 				if err := x.skip(); err != nil {
-					return node{}, err
+					return found, err
 				}
 				continue
 			}
 			found = true
-			if n, err = x.value(MaxFields); err != nil {
-				return node{}, err
+			if err := read(); err != nil {
+				return found, err
 			}
 		}
 	}
