@@ -136,13 +136,12 @@ type Config struct {
 	// (default console.DefaultCalls; negative turns the console off), and
 	// ConsoleBytes their size (default console.DefaultBytes).
 	ConsoleCalls, ConsoleBytes int
-	// Inline runs calls on the connection's goroutine (luavm.Options.Inline)
-	// instead of handing each to a VM's: about a fifth less CPU per call,
-	// but under overload a call past its deadline is answered only once
-	// its own goroutine is scheduled again, so the hostile-script suite's
-	// deadline margin is not yet held on a loaded 2-core machine. Off by
-	// default until it is.
-	Inline bool
+	// HandOff hands each call to a VM's own goroutine instead of running it
+	// on the connection's (luavm.Options.Inline, the default): a fifth more
+	// CPU per call, for an embedding program whose Go modules are Bounded
+	// but which wants its connections' goroutines never to run Lua. Calls
+	// are handed off anyway when a module is not Bounded.
+	HandOff bool
 }
 
 // Defaults for zero Config fields.
@@ -288,7 +287,7 @@ func (s *Server) vmOptions() (luavm.Options, error) {
 		Deadline: s.cfg.Deadline,
 		Logger:   s.log,
 		Clock:    s.cfg.Clock,
-		Inline:   s.cfg.Inline,
+		Inline:   !s.cfg.HandOff,
 
 		CallMemory:   s.cfg.CallMemory,
 		SharedMemory: s.cfg.SharedMemory,

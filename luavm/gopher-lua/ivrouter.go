@@ -30,22 +30,22 @@ const (
 	memArraySlot = 16
 	// A table's first array slot allocates make([]LValue, 0, 32).
 	memArrayInit = 32 * memArraySlot
-	// One new hash key: its entry in strdict or dict (key + LValue), in k2i
-	// (LValue + int) and in keys, and the boxed key: about 100 bytes live
-	// in Go's swiss maps, over 300 allocated counting growth.
+	// One new hash key: its entry in strdict or dict (key + LValue), in keys
+	// and, once a pairs loop over more than smallKeys keys built it, in k2i
+	// (LValue + int), and the boxed key: about 100 bytes live in Go's swiss
+	// maps, over 300 allocated counting growth.
 	memHashEntry = 128
 	// OP_NEWTABLE's C (a hint of the constructor's hash fields, 0 to 511)
 	// makes strdict with room for C: memHashSlot each, memHashInit at least
-	// (one group of 8 slots, and the k2i the first key makes: the
-	// constructor {x = 1} allocates 640 bytes besides its LTable).
+	// (one group of 8 slots and the keys slice).
 	memHashSlot = 64
 	memHashInit = 512
-	// A table's first string key allocates strdict with room for 32
-	// (defaultHashCap), k2i and keys: 2.6 KiB measured.
-	memStrdictInit = 2048
+	// A table's first string key allocates strdict (one group of 8 slots)
+	// and keys (room for 4): 304 bytes measured.
+	memStrdictInit = 320
 	// A table's first key that is neither a string nor an array index
-	// allocates dict, k2i and keys: 0.6 KiB measured.
-	memDictInit = 512
+	// allocates dict and keys: 304 bytes measured.
+	memDictInit = 320
 	// A closure: its LFunction (Sizeof 80) and, per upvalue, a slot in
 	// Upvalues and the Upvalue it may create (176 bytes measured with 2).
 	memClosure = 80
@@ -123,12 +123,12 @@ func tableGrowth(tb *LTable, key LValue, value LValue) int {
 	case LString:
 		return stringKeyGrowth(tb, string(k), value)
 	}
-	n := 0
-	if tb.dict == nil {
-		n = memDictInit
+	if value == LNil || tb.hasKey(key) {
+		return 0
 	}
-	if value != LNil && !tb.hasKey(key) {
-		n += memHashEntry
+	n := memHashEntry
+	if tb.dict == nil {
+		n += memDictInit
 	}
 	return n
 }
@@ -151,12 +151,12 @@ func arrayGrowth(tb *LTable, key int) int {
 // stringKeyGrowth estimates what tb grows by when key, which tb does not
 // hold, is set to value (LTable.RawSetString).
 func stringKeyGrowth(tb *LTable, key string, value LValue) int {
-	n := 0
-	if tb.strdict == nil {
-		n = memStrdictInit // made even when value is nil
+	if _, ok := tb.strdict[key]; ok || value == LNil {
+		return 0 // nothing is added: a nil value makes no strdict
 	}
-	if value != LNil && !tb.hasKey(LString(key)) {
-		n += memHashEntry
+	n := memHashEntry
+	if tb.strdict == nil {
+		n += memStrdictInit
 	}
 	return n
 }
@@ -164,10 +164,11 @@ func stringKeyGrowth(tb *LTable, key string, value LValue) int {
 // hasKey reports whether key is in tb.keys, which keeps a key set once even
 // after it is set to nil: setting it again adds no entry there.
 func (tb *LTable) hasKey(key LValue) bool {
-	if tb.k2i == nil {
-		return false
+	if s, ok := key.(LString); ok {
+		_, ok := tb.strdict[string(s)] // it holds exactly the string keys of keys
+		return ok
 	}
-	_, ok := tb.k2i[key]
+	_, ok := tb.dict[key]
 	return ok
 }
 

@@ -1608,7 +1608,7 @@ func (ls *LState) Remove(index int) {
 /* object allocation {{{ */
 
 func (ls *LState) NewTable() *LTable {
-	return newLTable(defaultArrayCap, defaultHashCap)
+	return newLTable(0, 0) // ivrouter: parts are made as keys arrive, sized to them
 }
 
 func (ls *LState) CreateTable(acap, hcap int) *LTable {

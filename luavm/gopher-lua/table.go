@@ -200,25 +200,26 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 
 // RawSetString sets a given LValue to a given string index without the __newindex metamethod.
 func (tb *LTable) RawSetString(key string, value LValue) {
+	// ivrouter: strdict is made without a size hint, a key set to nil stays
+	// in it as a tombstone (so strdict holds exactly the string keys of
+	// keys, and no k2i lookup is needed to tell a new key), and k2i is built
+	// only when Next needs it: a table of a few fields costs a small map and
+	// its keys, not three structures sized for 32.
 	if tb.strdict == nil {
-		tb.strdict = make(map[string]LValue, defaultHashCap)
-	}
-	if tb.keys == nil {
-		tb.keys = []LValue{}
-		tb.k2i = map[LValue]int{}
-	}
-
-	if value == LNil {
-		// TODO tb.keys and tb.k2i should also be removed
-		delete(tb.strdict, key)
-	} else {
-		tb.strdict[key] = value
-		lkey := LString(key)
-		if _, ok := tb.k2i[lkey]; !ok {
-			tb.k2i[lkey] = len(tb.keys)
-			tb.keys = append(tb.keys, lkey)
+		if value == LNil {
+			return
 		}
+		tb.strdict = make(map[string]LValue)
 	}
+	if _, ok := tb.strdict[key]; ok {
+		tb.strdict[key] = value
+		return
+	}
+	if value == LNil {
+		return
+	}
+	tb.strdict[key] = value
+	tb.addKey(LString(key))
 }
 
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.
@@ -227,25 +228,60 @@ func (tb *LTable) RawSetH(key LValue, value LValue) {
 		tb.RawSetString(string(s), value)
 		return
 	}
+	// ivrouter: as RawSetString, tombstones instead of delete.
 	if tb.dict == nil {
-		tb.dict = make(map[LValue]LValue, len(tb.strdict))
+		if value == LNil {
+			return
+		}
+		tb.dict = make(map[LValue]LValue)
 	}
-	if tb.keys == nil {
-		tb.keys = []LValue{}
-		tb.k2i = map[LValue]int{}
-	}
-
-	if value == LNil {
-		// TODO tb.keys and tb.k2i should also be removed
-		delete(tb.dict, key)
-	} else {
+	if _, ok := tb.dict[key]; ok {
 		tb.dict[key] = value
-		if _, ok := tb.k2i[key]; !ok {
-			tb.k2i[key] = len(tb.keys)
-			tb.keys = append(tb.keys, key)
+		return
+	}
+	if value == LNil {
+		return
+	}
+	tb.dict[key] = value
+	tb.addKey(key)
+}
+
+// addKey records a new hash key's place in the order Next visits keys.
+// ivrouter: keys starts small, and k2i is kept up to date only once built.
+func (tb *LTable) addKey(key LValue) {
+	if tb.keys == nil {
+		tb.keys = make([]LValue, 0, 4)
+	}
+	if tb.k2i != nil {
+		tb.k2i[key] = len(tb.keys)
+	}
+	tb.keys = append(tb.keys, key)
+}
+
+// keyIndex is key's place in keys, 0 if it is not there (as upstream's
+// k2i[key]). ivrouter: a few keys are scanned; past smallKeys, k2i is built
+// once and kept from then on.
+func (tb *LTable) keyIndex(key LValue) int {
+	if tb.k2i == nil {
+		if len(tb.keys) <= smallKeys {
+			for i, k := range tb.keys {
+				if k == key {
+					return i
+				}
+			}
+			return 0
+		}
+		tb.k2i = make(map[LValue]int, len(tb.keys))
+		for i, k := range tb.keys {
+			tb.k2i[k] = i
 		}
 	}
+	return tb.k2i[key]
 }
+
+// smallKeys is how many hash keys Next finds by scanning keys rather than
+// through k2i.
+const smallKeys = 8
 
 // RawGet returns an LValue associated with a given key without __index metamethod.
 func (tb *LTable) RawGet(key LValue) LValue {
@@ -377,7 +413,7 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 		}
 	}
 
-	for i := tb.k2i[key] + 1; i < len(tb.keys); i++ {
+	for i := tb.keyIndex(key) + 1; i < len(tb.keys); i++ {
 		key := tb.keys[i]
 		if v := tb.RawGetH(key); v != LNil {
 			return key, v
