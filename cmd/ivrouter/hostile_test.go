@@ -265,6 +265,8 @@ func (l *logTail) read(line []byte) {
 func (l *logTail) checkTimes(t *testing.T, ids []string) {
 	t.Helper()
 	timeout := time.After(30 * time.Second)
+	var worst time.Duration
+	defer func() { t.Logf("slowest answer %v on the server's clock", worst.Round(time.Millisecond)) }()
 	for _, id := range ids {
 		for {
 			l.mu.Lock()
@@ -275,6 +277,7 @@ func (l *logTail) checkTimes(t *testing.T, ids []string) {
 			changed := l.changed
 			l.mu.Unlock()
 			if ok {
+				worst = max(worst, took)
 				if took > hostileDeadline+hostileSlack {
 					t.Errorf("%s: answered after %v on the server's clock (deadline %v + %v)", id, took.Round(time.Millisecond), hostileDeadline, hostileSlack)
 				}
