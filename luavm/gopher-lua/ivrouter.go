@@ -28,8 +28,8 @@ const (
 	memTable = 96
 	// One slot of LTable.array: an LValue (interface, two words).
 	memArraySlot = 16
-	// A table's first array slot allocates make([]LValue, 0, 32).
-	memArrayInit = 32 * memArraySlot
+	// A table's first array slot allocates make([]LValue, 0, defaultArrayCap).
+	memArrayInit = defaultArrayCap * memArraySlot
 	// One new hash key: its entry in strdict or dict (key + LValue), in keys
 	// and, once a pairs loop over more than smallKeys keys built it, in k2i
 	// (LValue + int), and the boxed key: about 100 bytes live in Go's swiss

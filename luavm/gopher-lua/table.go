@@ -1,7 +1,6 @@
 package lua
 
-const defaultArrayCap = 32
-const defaultHashCap = 32
+const defaultArrayCap = 4 // ivrouter: upstream 32 (512 bytes for a table of one item); append grows it
 
 type lValueArraySorter struct {
 	L      *LState
@@ -181,7 +180,7 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 		return
 	}
 	if tb.array == nil {
-		tb.array = make([]LValue, 0, 32)
+		tb.array = make([]LValue, 0, defaultArrayCap)
 	}
 	index := key - 1
 	alen := len(tb.array)
