@@ -18,8 +18,8 @@ import (
 // script's own log lines carry too), what it asked, which script answered,
 // with what (and the CALLER_NAME and CUSTOM_DATA sent), the CRM requests
 // the script made on the way, how fast, and, when the answer is a
-// fallback, the Lua error.
-func (s *Server) done(start, running time.Time, sc *luavm.Script, req *ivr.Request, a *ivr.Action, tr *calltrace.Trace, o outcome, err error) {
+// fallback, the Lua error. body is a's JSON as sent.
+func (s *Server) done(start, running time.Time, sc *luavm.Script, req *ivr.Request, a *ivr.Action, body []byte, tr *calltrace.Trace, o outcome, err error) {
 	now := time.Now()
 	took := now.Sub(start)
 	ss := s.metrics.seriesFor(sc)
@@ -29,7 +29,7 @@ func (s *Server) done(start, running time.Time, sc *luavm.Script, req *ivr.Reque
 		ss.run.Observe(now.Sub(running).Seconds())
 	}
 	if s.console != nil {
-		s.record(now, took, sc, req, a, tr, o, err)
+		s.record(now, took, sc, req, a, body, tr, o, err)
 	}
 	level := slog.LevelInfo
 	if o != outcomeOK && o != outcomeFallback {

@@ -103,8 +103,9 @@ func (s *Server) consoleScripts() console.ScriptSet {
 
 // record adds an answered request to the console's ring: Go strings and
 // numbers only (the request's are already copies of fasthttp's buffers),
-// masked as the call log masks them.
-func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, tr *calltrace.Trace, o outcome, err error) {
+// masked as the call log masks them. body is a's JSON as sent, kept as it
+// is unless masking changes it.
+func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req *ivr.Request, a *ivr.Action, body []byte, tr *calltrace.Trace, o outcome, err error) {
 	l := console.Layer{Time: now, CallID: req.UniqueID, DID: req.DID, Caller: s.caller(req.CallerID),
 		LayerID: req.LayerID, DTMF: s.dtmf(req.DTMF), Action: a.Kind.String(), Target: target(a),
 		Took: took, Deadline: s.cfg.Deadline, Outcome: o.String()}
@@ -114,7 +115,7 @@ func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req
 			l.Deadline = sc.Deadline
 		}
 	}
-	shown := a
+	l.CallerName = a.CallerName
 	if s.cfg.MaskCaller && (a.CallerName != "" || len(a.CustomData) > 0) {
 		m := *a
 		if m.CallerName != "" {
@@ -124,11 +125,11 @@ func (s *Server) record(now time.Time, took time.Duration, sc *luavm.Script, req
 		for i, f := range a.CustomData {
 			m.CustomData[i] = ivr.Field{Key: f.Key, Value: masked}
 		}
-		shown = &m
+		l.CallerName = m.CallerName
+		var buf [512]byte
+		body = m.AppendJSON(buf[:0])
 	}
-	l.CallerName = shown.CallerName
-	var buf [512]byte
-	l.Answer = string(shown.AppendJSON(buf[:0]))
+	l.Answer = string(body)
 	if tr.RequestCount() > 0 {
 		l.Requests, l.HTTPTotal = s.requests(tr)
 	}

@@ -96,7 +96,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		s.fallback(ctx, start, running, sc, c, err)
 	} else {
 		ctx.SetBody(c.out)
-		s.done(start, running, sc, &c.req, &c.action, &c.trace, outcomeOK, nil)
+		s.done(start, running, sc, &c.req, &c.action, c.out, &c.trace, outcomeOK, nil)
 	}
 	if !errors.Is(err, luavm.ErrTimeout) { // an overrun or cut-short call may still be touched by its VM
 		calls.Put(c)
@@ -110,7 +110,8 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start, running time.Time, sc
 	a := ivr.Fallback(layer, ok, err.Error())
 	// A fresh buffer: after a timeout c belongs to the VM that overran.
 	var buf [64]byte
-	ctx.SetBody(a.AppendJSON(buf[:0]))
+	body := a.AppendJSON(buf[:0])
+	ctx.SetBody(body)
 	o := outcomeScriptError
 	switch {
 	case errors.Is(err, luavm.ErrNoScript):
@@ -122,7 +123,7 @@ func (s *Server) fallback(ctx *fasthttp.RequestCtx, start, running time.Time, sc
 	case errors.Is(err, luavm.ErrBusy):
 		o = outcomeBusy
 	}
-	s.done(start, running, sc, &c.req, &a, &c.trace, o, err)
+	s.done(start, running, sc, &c.req, &a, body, &c.trace, o, err)
 }
 
 // route reads the script name from the path: "" for "/", NAME for "/NAME".
