@@ -41,6 +41,7 @@ func newLTable(acap int, hcap int) *LTable {
 	}
 	if hcap != 0 {
 		tb.strdict = make(map[string]LValue, hcap)
+		tb.keys = make([]LValue, 0, hcap) // ivrouter: sized with strdict, so the keys do not regrow it
 	}
 	return tb
 }
