@@ -53,7 +53,7 @@ func (e *Engine) Reload() (*Set, error) {
 
 // Stats reports the pool's counters.
 func (e *Engine) Stats() PoolStats {
-	return PoolStats{Waits: e.opts.stats.waits.Load(), Replaced: e.opts.stats.replaced.Load(),
+	return PoolStats{Waits: e.opts.stats.waits.Load(), Replaced: e.opts.stats.replaced.Load(), Detached: e.opts.stats.detached.Load(),
 		SharedMemory: int64(e.opts.SharedMemory) - e.opts.shared.free.Load()}
 }
 

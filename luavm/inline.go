@@ -30,40 +30,108 @@ func (l *lazyTimer) stop() {
 }
 
 // runInline runs j on the caller's goroutine, on a VM from the idle pool,
-// waiting for one until the deadline when all are busy.
+// waiting for one until the deadline when all are busy. A script not yet
+// trusted runs on a goroutine of its own instead (detach).
 func (s *Set) runInline(j *job, t *lazyTimer) error {
-	var v *vm
-	select {
-	case v = <-s.idle:
-	default:
-		s.opts.stats.waits.Add(1) // every VM is busy: queue
-		select {
-		case v = <-s.idle:
-		case <-t.C():
-			putJob(j)
-			return ErrBusy
-		case <-s.quit:
-			putJob(j)
-			return errRetired
-		case <-s.opts.halt.ch:
-			putJob(j)
-			return ErrClosed
-		}
+	v, err := s.takeVM(j, t)
+	if err != nil {
+		return err
+	}
+	if !j.script.trusted() {
+		return s.detach(v, j, t)
 	}
 	j.state.Store(running) // j.started is the call's start: its request was read then
 	slot := &s.running[v.slot]
 	slot.Store(j)
-	err := s.serve(v, j)
+	err = s.serve(v, j)
 	slot.Store(nil)
 	if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
 		// Engine.Close cut it short and closed its abort channel: the
 		// job cannot be reused, and its caller answers the fallback.
+		j.script.settle(ErrClosed, j.mem)
 		s.retireVM(v, true)
 		return fmt.Errorf("%w: %w", ErrClosed, ErrTimeout)
 	}
+	j.script.settle(err, j.mem)
 	s.retireVM(v, err != nil)
 	putJob(j)
 	return err
+}
+
+// takeVM takes an idle VM for j, waiting until t fires when every VM is
+// busy. On an error j is released.
+func (s *Set) takeVM(j *job, t *lazyTimer) (*vm, error) {
+	select {
+	case v := <-s.idle:
+		return v, nil
+	default:
+	}
+	s.opts.stats.waits.Add(1) // every VM is busy: queue
+	select {
+	case v := <-s.idle:
+		return v, nil
+	case <-t.C():
+		putJob(j)
+		return nil, ErrBusy
+	case <-s.quit:
+		putJob(j)
+		return nil, errRetired
+	case <-s.opts.halt.ch:
+		putJob(j)
+		return nil, ErrClosed
+	}
+}
+
+// detach runs j on v on a goroutine of its own while the caller waits for
+// its answer until t fires, as calls handed off do: the caller answers at
+// the deadline however the script behaves. At the deadline the call is
+// abandoned (its VM stops at its next instruction and is replaced), and j,
+// which the VM may still touch, is never reused.
+func (s *Set) detach(v *vm, j *job, t *lazyTimer) error {
+	j.state.Store(running)
+	slot := &s.running[v.slot]
+	slot.Store(j)
+	s.opts.stats.detached.Add(1)
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		err := s.serve(v, j)
+		slot.Store(nil)
+		if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
+			j.script.settle(ErrTimeout, j.mem) // abandoned: its caller has answered
+			s.retireVM(v, true)
+			return
+		}
+		j.err = err
+		j.script.settle(err, j.mem)
+		s.retireVM(v, err != nil)
+		j.done <- struct{}{}
+	}()
+	halted := false
+	select {
+	case <-j.done:
+		err := j.err
+		putJob(j)
+		return err
+	case <-t.C():
+	case <-s.opts.halt.ch:
+		halted = true
+	}
+	switch {
+	case j.state.CompareAndSwap(running, abandoned):
+		close(j.abort)
+	case j.state.Load() == abandoned: // Engine.Close cut it short first
+		halted = true
+	default: // it finished, or is reading its result, as the deadline passed: use its answer
+		<-j.done
+		err := j.err
+		putJob(j)
+		return err
+	}
+	if halted {
+		return fmt.Errorf("%w: %w", ErrClosed, ErrTimeout)
+	}
+	return ErrTimeout
 }
 
 // retireVM gives v back to the idle pool after a call, or when the call

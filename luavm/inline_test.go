@@ -38,11 +38,20 @@ func where(entered chan<- struct{}, release <-chan struct{}) luavm.Module {
 }
 
 var inlineScripts = map[string]string{
-	"where.lua": "local w = require('where')\nreturn function() return tostring(w.inline()) end",
-	"wait.lua":  "local w = require('where')\nreturn { deadline = 4000, handle = function() w.wait() return 'done' end }",
-	"spin.lua":  "return { deadline = 50, handle = function() while true do end end }",
+	"where.lua": "local w = require('where')\nreturn function(x) if x == 'boom' then error('boom') end return tostring(w.inline()) end",
+	"wait.lua":  "local w = require('where')\nreturn { deadline = 4000, handle = function(x) if x == 'wait' then w.wait() end return 'done' end }",
+	"spin.lua":  "return { deadline = 50, handle = function(x) if x == 'spin' then while true do end end return x end }",
 	"ok.lua":    "return { deadline = 200, handle = function(x) return x end }",
-	"fail.lua":  "return function() error('boom') end",
+	"fail.lua":  "return function(x) if x == 'boom' then error('boom') end return x end",
+}
+
+// trust calls script name well TrustAfter times, so its next call runs
+// inline.
+func trust(t *testing.T, e *luavm.Engine, name string) {
+	t.Helper()
+	for range luavm.TrustAfter {
+		mustCall(t, e, name, 0, "")
+	}
 }
 
 // With Options.Inline and every module Bounded, a call runs on its
@@ -50,13 +59,63 @@ var inlineScripts = map[string]string{
 func TestInlineOnlyWhenEveryModuleIsBounded(t *testing.T) {
 	never := make(chan struct{})
 	e := newEngine(t, inlineScripts, luavm.Options{VMs: 2, Inline: true, Modules: []luavm.Module{where(make(chan struct{}, 1), never)}})
+	trust(t, e, "where")
 	if got := mustCall(t, e, "where", 0, ""); got != "true" {
 		t.Errorf("inline engine: the call ran inline = %s", got)
 	}
 	unbounded := luavm.Module{Name: "plain", Loader: func(L *lua.LState) int { L.Push(L.NewTable()); return 1 }}
 	e = newEngine(t, inlineScripts, luavm.Options{VMs: 2, Inline: true, Modules: []luavm.Module{where(make(chan struct{}, 1), never), unbounded}})
+	trust(t, e, "where")
 	if got := mustCall(t, e, "where", 0, ""); got != "false" {
 		t.Errorf("with a module that is not Bounded: the call ran inline = %s", got)
+	}
+}
+
+// A script's calls run inline only after TrustAfter calls in a row ended
+// well; one that fails, or overruns inline, sends its calls back to a
+// goroutine of their own until it has earned it again.
+func TestInlineOnceTrusted(t *testing.T) {
+	e := newEngine(t, inlineScripts, luavm.Options{VMs: 2, Inline: true, Modules: []luavm.Module{where(make(chan struct{}, 1), make(chan struct{}))}})
+	for i := range luavm.TrustAfter {
+		if got := mustCall(t, e, "where", 0, ""); got != "false" {
+			t.Fatalf("call %d of a new script ran inline", i+1)
+		}
+	}
+	if got := mustCall(t, e, "where", 0, ""); got != "true" {
+		t.Fatalf("after %d calls that ended well: ran inline = %s", luavm.TrustAfter, got)
+	}
+	if _, err := call(t, e, "where", 0, "boom"); err == nil {
+		t.Fatal("the failing call did not fail")
+	}
+	if got := mustCall(t, e, "where", 0, ""); got != "false" {
+		t.Errorf("the call after a failure ran inline")
+	}
+	if st := e.Stats(); st.Detached != luavm.TrustAfter+1 { // the first calls and the one after the failure
+		t.Errorf("Stats.Detached = %d, want %d", st.Detached, luavm.TrustAfter+1)
+	}
+
+	// A trusted script that spins is stopped by its VM, inline, at its
+	// deadline; its next call is handed off again and still answered.
+	trust(t, e, "spin")
+	if _, err := call(t, e, "spin", 0, "spin"); !errors.Is(err, luavm.ErrTimeout) {
+		t.Errorf("spin: %v, want ErrTimeout", err)
+	}
+	before := e.Stats().Detached
+	if got := mustCall(t, e, "spin", 0, "x"); got != "x" {
+		t.Errorf("after the overrun: %q", got)
+	}
+	if e.Stats().Detached != before+1 {
+		t.Errorf("the call after an overrun was not handed off")
+	}
+	// Handed off, a call that spins is answered by its caller at the
+	// deadline; its VM is replaced and the pool keeps serving.
+	if _, err := call(t, e, "spin", 0, "spin"); !errors.Is(err, luavm.ErrTimeout) {
+		t.Errorf("spin, handed off: %v, want ErrTimeout", err)
+	}
+	for range 3 {
+		if got := mustCall(t, e, "ok", 0, "x"); got != "x" {
+			t.Fatalf("after the handed-off overrun: %q", got)
+		}
 	}
 }
 
@@ -65,10 +124,12 @@ func TestInlineOnlyWhenEveryModuleIsBounded(t *testing.T) {
 func TestInlineDeadlineFailureAndBusy(t *testing.T) {
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	e := newEngine(t, inlineScripts, luavm.Options{VMs: 1, Inline: true, Modules: []luavm.Module{where(entered, release)}})
-	if _, err := call(t, e, "spin", 0, ""); !errors.Is(err, luavm.ErrTimeout) {
+	trust(t, e, "spin")
+	trust(t, e, "fail")
+	if _, err := call(t, e, "spin", 0, "spin"); !errors.Is(err, luavm.ErrTimeout) {
 		t.Errorf("spin: %v, want ErrTimeout", err)
 	}
-	if _, err := call(t, e, "fail", 0, ""); err == nil || !strings.Contains(err.Error(), "boom") {
+	if _, err := call(t, e, "fail", 0, "boom"); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("fail: %v", err)
 	}
 	for i := range 3 { // each replaced VM serves again
@@ -81,7 +142,7 @@ func TestInlineDeadlineFailureAndBusy(t *testing.T) {
 	var waited error
 	go func() {
 		defer wg.Done()
-		_, waited = call(t, e, "wait", 0, "")
+		_, waited = call(t, e, "wait", 0, "wait")
 	}()
 	<-entered // the only VM is busy
 	if _, err := call(t, e, "ok", 0, "x"); !errors.Is(err, luavm.ErrBusy) {
@@ -108,9 +169,10 @@ func TestInlineDeadlineFailureAndBusy(t *testing.T) {
 func TestInlineCallsStopAtClose(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	e := newEngine(t, inlineScripts, luavm.Options{VMs: 1, Inline: true, Modules: []luavm.Module{where(entered, make(chan struct{}))}})
+	trust(t, e, "wait")
 	done := make(chan error, 1)
 	go func() {
-		_, err := call(t, e, "wait", 0, "")
+		_, err := call(t, e, "wait", 0, "wait")
 		done <- err
 	}()
 	<-entered

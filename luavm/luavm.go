@@ -144,7 +144,14 @@ type Options struct {
 	// stops itself (it looks at the clock every 1024 instructions), every
 	// builtin is bounded, and every Go module call gives up at the call's
 	// deadline (DeadlineOf, Budget): it takes effect only when every
-	// Module is Bounded.
+	// Module is Bounded. A script runs inline only once its last
+	// TrustAfter calls each ended well (no error, within PrivateMemory):
+	// until then, and again after any call that failed, overran or
+	// allocated more, its calls run on a goroutine of their own while the
+	// caller waits until the deadline, as without Inline. A call that runs
+	// wild inline can only be answered once its goroutine notices (after a
+	// garbage-collection assist, say); one handed off is answered by its
+	// caller on time.
 	Inline bool
 
 	stats  *poolStats  // shared by every Set an Engine builds
@@ -161,12 +168,16 @@ type PoolStats struct {
 	// Replaced counts VMs closed after a call overran or failed, and
 	// started afresh.
 	Replaced uint64
+	// Detached counts calls run on a goroutine of their own, with
+	// Options.Inline, because their script had not yet earned running
+	// inline (TrustAfter).
+	Detached uint64
 	// SharedMemory is the bytes of Options.SharedMemory that calls in
 	// flight hold now.
 	SharedMemory int64
 }
 
-type poolStats struct{ waits, replaced atomic.Uint64 }
+type poolStats struct{ waits, replaced, detached atomic.Uint64 }
 
 // halt tells every set of an engine that it is closing, so calls still
 // waiting for a VM or an answer return ErrClosed at once and their callers

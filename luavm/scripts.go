@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -42,6 +43,26 @@ type Script struct {
 	event bool
 	index int
 	proto *lua.FunctionProto
+	calm  atomic.Int32 // calls in a row that ended well, up to TrustAfter (Options.Inline)
+}
+
+// TrustAfter is how many calls in a row must end well (no error, within
+// PrivateMemory) before a script's calls run inline (Options.Inline).
+const TrustAfter = 8
+
+// trusted reports whether sc's calls may run inline.
+func (sc *Script) trusted() bool { return sc.calm.Load() >= TrustAfter }
+
+// settle counts how a call of sc ended: one that ended well adds to its
+// run of calm calls, any other starts the run again.
+func (sc *Script) settle(err error, mem int) {
+	if err != nil || mem > PrivateMemory {
+		sc.calm.Store(0)
+		return
+	}
+	if sc.calm.Load() < TrustAfter {
+		sc.calm.Add(1)
+	}
 }
 
 // IsLib reports whether sc is a lib/ module, which scripts require and

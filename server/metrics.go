@@ -135,6 +135,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "ivrouter_vm_replaced_total",
 			Help: "VMs closed and started afresh after a call failed or overran.",
 		}, func() float64 { return float64(s.engine.Stats().Replaced) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ivrouter_vm_detached_total",
+			Help: "Calls run on a goroutine of their own, not the connection's, because their script had not yet ended 8 calls in a row well (new, reloaded, or lately failed, overran or allocated over 1 MiB).",
+		}, func() float64 { return float64(s.engine.Stats().Detached) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ivrouter_script_memory_shared_bytes",
 			Help: "Bytes of --script-memory that calls in flight hold: near it, calls that allocate much are refused.",

@@ -151,6 +151,9 @@ func TestMetricsMoveWithKnownRequests(t *testing.T) {
 	if _, ok := m["ivrouter_vm_waits_total"]; !ok {
 		t.Error("no ivrouter_vm_waits_total")
 	}
+	if got := m["ivrouter_vm_detached_total"]; got < 1 { // a new script's first calls
+		t.Errorf("ivrouter_vm_detached_total = %v, want the scripts' first calls", got)
+	}
 	version := srv.Engine().Current().Version()
 	if m[fmt.Sprintf(`ivrouter_scripts_info{dir=%q,version=%q}`, dir, version)] != 1 {
 		t.Errorf("no ivrouter_scripts_info for version %s", version)
