@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
@@ -282,11 +282,12 @@ func ToLua(L *lua.LState, v any) lua.LValue {
 		return Array(L, t)
 	case map[string]any:
 		t := L.CreateTable(0, len(v))
-		keys := make([]string, 0, len(v))
+		var buf [16]string // a record's keys, sorted without allocating
+		keys := buf[:0]
 		for k := range v {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys) // the same insertion order every time
+		slices.Sort(keys) // the same insertion order every time
 		for _, k := range keys {
 			t.RawSetString(k, elem(L, v[k]))
 		}
@@ -300,4 +301,77 @@ func elem(L *lua.LState, v any) lua.LValue {
 		return Null(L)
 	}
 	return ToLua(L, v)
+}
+
+// Prepared is plain data made ready to copy into VMs again and again (a
+// cached CRM record, read on every call): map keys sorted, and keys,
+// strings and numbers boxed as Lua values once, so each copy allocates only
+// its tables. Boxed scalars are immutable, so a Prepared is shared by every
+// VM; each still gets tables of its own, which its script may change.
+type Prepared struct {
+	val   lua.LValue  // a scalar; nil for a list, a record or null
+	null  bool        // nil inside a list or map: Null(L)
+	list  bool        // items are a list's, else a record's values under keys
+	keys  []lua.LValue
+	items []*Prepared
+	size  int
+}
+
+// Prepare makes v (plain data, as ToGo returns) ready for Lua.
+func Prepare(v any) *Prepared {
+	switch v := v.(type) {
+	case []any:
+		p := &Prepared{list: true, items: make([]*Prepared, len(v)), size: 64 + 8*len(v)}
+		for i, e := range v {
+			p.items[i] = prepareElem(e)
+			p.size += p.items[i].size
+		}
+		return p
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // ToLua's order
+		p := &Prepared{keys: make([]lua.LValue, len(keys)), items: make([]*Prepared, len(keys)), size: 64 + 24*len(keys)}
+		for i, k := range keys {
+			p.keys[i] = lua.LString(k)
+			p.items[i] = prepareElem(v[k])
+			p.size += 16 + p.items[i].size
+		}
+		return p
+	}
+	return &Prepared{val: ToLua(nil, v), size: 48}
+}
+
+func prepareElem(v any) *Prepared {
+	if v == nil {
+		return &Prepared{null: true, size: 48}
+	}
+	return Prepare(v)
+}
+
+// Size estimates the bytes p holds besides the strings it shares with the
+// data it was prepared from.
+func (p *Prepared) Size() int { return p.size }
+
+// Lua copies p into L, as ToLua copies the data p was prepared from.
+func (p *Prepared) Lua(L *lua.LState) lua.LValue {
+	switch {
+	case p.val != nil:
+		return p.val
+	case p.null:
+		return Null(L)
+	case p.list:
+		t := L.CreateTable(len(p.items), 0)
+		for _, e := range p.items {
+			t.Append(e.Lua(L))
+		}
+		return Array(L, t)
+	}
+	t := L.CreateTable(0, len(p.keys))
+	for i, k := range p.keys {
+		t.RawSetH(k, p.items[i].Lua(L))
+	}
+	return t
 }

@@ -190,7 +190,7 @@ func (m *Module) get(L *lua.LState) int {
 	if ok && m.opts.Now().Before(e.Expires) {
 		m.hits.Add(1)
 		trace(L, "get", key, calltrace.CacheHit)
-		L.Push(luavm.ToLua(L, e.Value))
+		L.Push(toLua(L, e))
 		return 1
 	}
 	m.misses.Add(1)
@@ -216,6 +216,14 @@ func (m *Module) put(L *lua.LState, key string, e Entry) error {
 	if m.shared != nil {
 		return m.shared.SetOp(OpOf(L), key, e)
 	}
+	return m.keep(key, e)
+}
+
+// keep stores e in the module's own store, with its value prepared for
+// Lua: an entry is read on many calls for each time it is written.
+func (m *Module) keep(key string, e Entry) error {
+	e.Prepared = luavm.Prepare(e.Value)
+	e.Size += e.Prepared.Size()
 	return m.store.Set(key, e)
 }
 
@@ -271,7 +279,7 @@ func (m *Module) remember(L *lua.LState) int {
 	if held && m.opts.Now().Before(old.Expires) {
 		m.hits.Add(1)
 		trace(L, "remember", key, calltrace.CacheHit)
-		L.Push(luavm.ToLua(L, old.Value))
+		L.Push(toLua(L, old))
 		return 1
 	}
 	m.misses.Add(1)
@@ -295,7 +303,7 @@ func (m *Module) remember(L *lua.LState) int {
 	if held { // serve stale on error
 		m.stale.Add(1)
 		trace(L, "remember", key, calltrace.CacheStale)
-		L.Push(luavm.ToLua(L, old.Value))
+		L.Push(toLua(L, old))
 		return 1
 	}
 	trace(L, "remember", key, calltrace.CacheFailed)
@@ -371,7 +379,7 @@ func (m *Module) load(L *lua.LState, fn, key string, ttl time.Duration, loader *
 	if done != nil {
 		serr = done(OpOf(L), &e, nil)
 	} else {
-		serr = m.store.Set(key, e)
+		serr = m.keep(key, e)
 	}
 	// A full or unreachable store keeps the value from the cache, not from
 	// the callers.
@@ -469,4 +477,13 @@ func fail(L *lua.LState, msg string) int {
 	L.Push(lua.LNil)
 	L.Push(lua.LString(msg))
 	return 2
+}
+
+// toLua copies a cached entry's value into L, from its Prepared form when
+// the store kept one.
+func toLua(L *lua.LState, e Entry) lua.LValue {
+	if e.Prepared != nil {
+		return e.Prepared.Lua(L)
+	}
+	return luavm.ToLua(L, e.Value)
 }

@@ -303,8 +303,9 @@ func TestTheStoreIsBoundedInBytes(t *testing.T) {
 		}
 		return out
 	}
-	entry := func(key string, n int) int64 {
-		return int64(luavm.SizeOf(strings.Repeat("x", n)) + len(key) + cache.EntryOverhead)
+	entry := func(key string, n int) int64 { // the value, its Prepared form, the key and the entry
+		v := strings.Repeat("x", n)
+		return int64(luavm.SizeOf(v) + luavm.Prepare(v).Size() + len(key) + cache.EntryOverhead)
 	}
 	for _, k := range []string{"a", "b", "c"} {
 		if got := run("set", k+"=1000"); got != "true|nil" {

@@ -21,6 +21,11 @@ type Entry struct {
 	// the modules while they convert the value, so a store can keep a byte
 	// budget without walking it again. A store may take 0 as "not given".
 	Size int
+	// Prepared is Value made ready for Lua (luavm.Prepare), set by the
+	// module when it stores into a MemoryStore, whose entries are read far
+	// more often than written; counted in Size. A store that serializes
+	// entries drops it: Value is the data.
+	Prepared *luavm.Prepared
 }
 
 // Store holds entries. MemoryStore is the embedded one; a shared store (a

@@ -1370,13 +1370,15 @@ func (ls *LState) setField(obj LValue, key LValue, value LValue) {
 	ls.RaiseError("too many recursions in settable")
 }
 
-func (ls *LState) setFieldString(obj LValue, key string, value LValue) {
+// ivrouter: boxed is key as an LValue when the caller has it (the VM's
+// constants), so a new key is not boxed again; nil otherwise.
+func (ls *LState) setFieldString(obj LValue, key string, boxed LValue, value LValue) {
 	curobj := obj
 	for i := 0; i < MaxTableGetLoop; i++ {
 		tb, istable := curobj.(*LTable)
 		if istable {
 			if tb.RawGetString(key) != LNil {
-				tb.RawSetString(key, value)
+				tb.rawSetString(key, boxed, value)
 				return
 			}
 		}
@@ -1388,13 +1390,16 @@ func (ls *LState) setFieldString(obj LValue, key string, value LValue) {
 			if ls.memAcct != nil { // ivrouter: charge a new key before tb grows
 				ls.charge(stringKeyGrowth(tb, key, value))
 			}
-			tb.RawSetString(key, value)
+			tb.rawSetString(key, boxed, value)
 			return
 		}
 		if metaindex.Type() == LTFunction {
 			ls.reg.Push(metaindex)
 			ls.reg.Push(curobj)
-			ls.reg.Push(LString(key))
+			if boxed == nil {
+				boxed = LString(key)
+			}
+			ls.reg.Push(boxed)
 			ls.reg.Push(value)
 			ls.Call(3, 0)
 			return
@@ -1933,7 +1938,7 @@ func (ls *LState) RawSetInt(tb *LTable, key int, value LValue) {
 }
 
 func (ls *LState) SetField(obj LValue, key string, value LValue) {
-	ls.setFieldString(obj, key, value)
+	ls.setFieldString(obj, key, nil, value)
 }
 
 func (ls *LState) SetTable(obj LValue, key LValue, value LValue) {

@@ -167,7 +167,7 @@ func (tb *LTable) RawSet(key LValue, value LValue) {
 			return
 		}
 	case LString:
-		tb.RawSetString(string(v), value)
+		tb.rawSetString(string(v), key, value)
 		return
 	}
 
@@ -200,6 +200,13 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 
 // RawSetString sets a given LValue to a given string index without the __newindex metamethod.
 func (tb *LTable) RawSetString(key string, value LValue) {
+	tb.rawSetString(key, nil, value)
+}
+
+// rawSetString is RawSetString with key already boxed, when the caller has
+// it (RawSet, RawSetH: the VM's constants, a prepared record's keys), so a
+// new key is not boxed again. ivrouter: upstream boxed every new key.
+func (tb *LTable) rawSetString(key string, boxed LValue, value LValue) {
 	// ivrouter: strdict is made without a size hint, a key set to nil stays
 	// in it as a tombstone (so strdict holds exactly the string keys of
 	// keys, and no k2i lookup is needed to tell a new key), and k2i is built
@@ -219,13 +226,16 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 		return
 	}
 	tb.strdict[key] = value
-	tb.addKey(LString(key))
+	if boxed == nil {
+		boxed = LString(key)
+	}
+	tb.addKey(boxed)
 }
 
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.
 func (tb *LTable) RawSetH(key LValue, value LValue) {
 	if s, ok := key.(LString); ok {
-		tb.RawSetString(string(s), value)
+		tb.rawSetString(string(s), key, value)
 		return
 	}
 	// ivrouter: as RawSetString, tombstones instead of delete.
