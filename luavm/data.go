@@ -309,9 +309,9 @@ func elem(L *lua.LState, v any) lua.LValue {
 // its tables. Boxed scalars are immutable, so a Prepared is shared by every
 // VM; each still gets tables of its own, which its script may change.
 type Prepared struct {
-	val   lua.LValue  // a scalar; nil for a list, a record or null
-	null  bool        // nil inside a list or map: Null(L)
-	list  bool        // items are a list's, else a record's values under keys
+	val   lua.LValue // a scalar; nil for a list, a record or null
+	null  bool       // nil inside a list or map: Null(L)
+	list  bool       // items are a list's, else a record's values under keys
 	keys  []lua.LValue
 	items []*Prepared
 	size  int
