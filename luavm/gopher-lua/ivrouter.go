@@ -129,6 +129,9 @@ func tableGrowth(tb *LTable, key LValue, value LValue) int {
 	n := memHashEntry
 	if tb.dict == nil {
 		n += memDictInit
+		if tb.small() && len(tb.keys) > 0 { // its string keys move to strdict
+			n += memStrdictInit
+		}
 	}
 	return n
 }
@@ -151,11 +154,17 @@ func arrayGrowth(tb *LTable, key int) int {
 // stringKeyGrowth estimates what tb grows by when key, which tb does not
 // hold, is set to value (LTable.RawSetString).
 func stringKeyGrowth(tb *LTable, key string, value LValue) int {
-	if _, ok := tb.strdict[key]; ok || value == LNil {
+	if value == LNil || tb.hasStringKey(key) {
 		return 0 // nothing is added: a nil value makes no strdict
 	}
 	n := memHashEntry
-	if tb.strdict == nil {
+	switch {
+	case tb.strdict != nil:
+	case !tb.small(): // dict only: strdict is made
+		n += memStrdictInit
+	case tb.svals == nil: // a small table's first key makes keys and svals
+		n += memStrdictInit
+	case len(tb.keys) == smallKeys: // the table outgrows small: strdict is made
 		n += memStrdictInit
 	}
 	return n
@@ -165,10 +174,18 @@ func stringKeyGrowth(tb *LTable, key string, value LValue) int {
 // after it is set to nil: setting it again adds no entry there.
 func (tb *LTable) hasKey(key LValue) bool {
 	if s, ok := key.(LString); ok {
-		_, ok := tb.strdict[string(s)] // it holds exactly the string keys of keys
-		return ok
+		return tb.hasStringKey(string(s))
 	}
 	_, ok := tb.dict[key]
+	return ok
+}
+
+// hasStringKey is hasKey for a string key, unboxed.
+func (tb *LTable) hasStringKey(key string) bool {
+	if tb.strdict == nil {
+		return tb.small() && tb.smallIndex(key) >= 0
+	}
+	_, ok := tb.strdict[key] // it holds exactly the string keys of keys
 	return ok
 }
 

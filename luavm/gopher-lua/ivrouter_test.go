@@ -5,6 +5,8 @@ package lua
 import (
 	"context"
 	"fmt"
+	"math/rand"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -138,7 +140,7 @@ func TestIvrouterTableCharges(t *testing.T) {
 		{`t.x = nil`, 0},
 		{`t.x = 3`, 0}, // keys and k2i kept x
 		{`t.z = nil`, 0},
-		{`t[0.5] = 1`, memDictInit + memHashEntry},
+		{`t[0.5] = 1`, memDictInit + memStrdictInit + memHashEntry}, // t's string keys move to strdict
 		{`t[1.5] = 1`, memHashEntry},
 		{`t[1.5] = 2`, 0},
 		{`rawset(t, "w", 1)`, memHashEntry},
@@ -390,6 +392,58 @@ for i = 1, 1000 do t[1] = i t.x = i end`},
 					L.Call(0, 0)
 				}
 			})
+		}
+	}
+}
+
+// Small tables (up to smallKeys string keys, no map) read, iterate and
+// grow into maps like the maps: random sets and clears of string and other
+// keys, checked after each against a Go map, through next and ForEach.
+func TestIvrouterSmallTables(t *testing.T) {
+	pool := []LValue{LTrue, LNumber(0.5), LNumber(-3)}
+	for i := 0; i < 12; i++ {
+		pool = append(pool, LString(fmt.Sprintf("k%d", i)))
+	}
+	rnd := rand.New(rand.NewSource(1))
+	for run := 0; run < 300; run++ {
+		tb := newLTable(0, rnd.Intn(4))
+		want := map[LValue]LValue{}
+		for op := 0; op < 40; op++ {
+			k := pool[3+rnd.Intn(len(pool)-3)] // mostly string keys
+			if rnd.Intn(10) == 0 {
+				k = pool[rnd.Intn(3)]
+			}
+			var v LValue = LNumber(op)
+			if rnd.Intn(4) == 0 {
+				v = LNil
+			}
+			tb.RawSet(k, v)
+			if v == LNil {
+				delete(want, k)
+			} else {
+				want[k] = v
+			}
+			for _, k := range pool {
+				exp, ok := want[k]
+				if !ok {
+					exp = LNil
+				}
+				if got := tb.RawGet(k); got != exp {
+					t.Fatalf("run %d op %d: [%v] = %v, want %v", run, op, k, got, exp)
+				}
+			}
+			seen := map[LValue]LValue{}
+			for k, v := tb.Next(LNil); k != LNil; k, v = tb.Next(k) {
+				if _, dup := seen[k]; dup {
+					t.Fatalf("run %d op %d: next gave %v twice", run, op, k)
+				}
+				seen[k] = v
+			}
+			each := map[LValue]LValue{}
+			tb.ForEach(func(k, v LValue) { each[k] = v })
+			if !reflect.DeepEqual(seen, want) || !reflect.DeepEqual(each, want) {
+				t.Fatalf("run %d op %d: next %v, ForEach %v, want %v", run, op, seen, each, want)
+			}
 		}
 	}
 }

@@ -39,11 +39,50 @@ func newLTable(acap int, hcap int) *LTable {
 	if acap != 0 {
 		tb.array = make([]LValue, 0, acap)
 	}
-	if hcap != 0 {
+	switch {
+	case hcap > smallKeys:
 		tb.strdict = make(map[string]LValue, hcap)
 		tb.keys = make([]LValue, 0, hcap) // ivrouter: sized with strdict, so the keys do not regrow it
+	case hcap > 0:
+		tb.makeSmall(hcap) // ivrouter: a constructor's few fields need no map
 	}
 	return tb
+}
+
+// ivrouter: a small table (small reports it) keeps up to smallKeys string
+// keys in keys and their values in svals, found by scanning, and makes no
+// map: most tables a script builds (options, records, a call's fields) are
+// a few fields, for which a map costs more to make than to search.
+// Its first key of another type, or its smallKeys+1st string key, moves it
+// to strdict and dict (grow). A key set to nil keeps its place, as in
+// strdict.
+
+// small reports whether tb keeps its string keys in keys and svals.
+func (tb *LTable) small() bool { return tb.strdict == nil && tb.dict == nil }
+
+// makeSmall makes keys and svals with room for n, in one allocation.
+func (tb *LTable) makeSmall(n int) {
+	both := make([]LValue, 2*n)
+	tb.keys, tb.svals = both[:0:n], both[n:n:2*n]
+}
+
+// smallIndex is key's place in a small table's keys, or -1.
+func (tb *LTable) smallIndex(key string) int {
+	for i, k := range tb.keys {
+		if s, ok := k.(LString); ok && string(s) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// grow moves a small table's string keys to strdict.
+func (tb *LTable) grow() {
+	tb.strdict = make(map[string]LValue, 2*smallKeys)
+	for i, k := range tb.keys {
+		tb.strdict[string(k.(LString))] = tb.svals[i]
+	}
+	tb.svals = nil
 }
 
 // Len returns length of this LTable without using __len.
@@ -212,6 +251,30 @@ func (tb *LTable) rawSetString(key string, boxed LValue, value LValue) {
 	// keys, and no k2i lookup is needed to tell a new key), and k2i is built
 	// only when Next needs it: a table of a few fields costs a small map and
 	// its keys, not three structures sized for 32.
+	if tb.small() {
+		if i := tb.smallIndex(key); i >= 0 {
+			tb.svals[i] = value
+			return
+		}
+		if value == LNil {
+			return
+		}
+		if boxed == nil {
+			boxed = LString(key)
+		}
+		switch {
+		case tb.keys == nil:
+			tb.makeSmall(4)
+		case len(tb.keys) == smallKeys:
+			tb.grow()
+			tb.strdict[key] = value
+			tb.addKey(boxed)
+			return
+		}
+		tb.keys = append(tb.keys, boxed)
+		tb.svals = append(tb.svals, value)
+		return
+	}
 	if tb.strdict == nil {
 		if value == LNil {
 			return
@@ -242,6 +305,9 @@ func (tb *LTable) RawSetH(key LValue, value LValue) {
 	if tb.dict == nil {
 		if value == LNil {
 			return
+		}
+		if tb.small() && len(tb.keys) > 0 {
+			tb.grow()
 		}
 		tb.dict = make(map[LValue]LValue)
 	}
@@ -308,13 +374,7 @@ func (tb *LTable) RawGet(key LValue) LValue {
 			return tb.array[index]
 		}
 	case LString:
-		if tb.strdict == nil {
-			return LNil
-		}
-		if ret, ok := tb.strdict[string(v)]; ok {
-			return ret
-		}
-		return LNil
+		return tb.RawGetString(string(v))
 	}
 	if tb.dict == nil {
 		return LNil
@@ -340,13 +400,7 @@ func (tb *LTable) RawGetInt(key int) LValue {
 // RawGet returns an LValue associated with a given key without __index metamethod.
 func (tb *LTable) RawGetH(key LValue) LValue {
 	if s, sok := key.(LString); sok {
-		if tb.strdict == nil {
-			return LNil
-		}
-		if v, vok := tb.strdict[string(s)]; vok {
-			return v
-		}
-		return LNil
+		return tb.RawGetString(string(s))
 	}
 	if tb.dict == nil {
 		return LNil
@@ -360,6 +414,11 @@ func (tb *LTable) RawGetH(key LValue) LValue {
 // RawGetString returns an LValue associated with a given key without __index metamethod.
 func (tb *LTable) RawGetString(key string) LValue {
 	if tb.strdict == nil {
+		if tb.svals != nil { // ivrouter: a small table
+			if i := tb.smallIndex(key); i >= 0 {
+				return tb.svals[i]
+			}
+		}
 		return LNil
 	}
 	if v, vok := tb.strdict[string(key)]; vok {
@@ -375,6 +434,11 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 			if v != LNil {
 				cb(LNumber(i+1), v)
 			}
+		}
+	}
+	for i, v := range tb.svals { // ivrouter: a small table's
+		if v != LNil {
+			cb(tb.keys[i], v)
 		}
 	}
 	if tb.strdict != nil {
@@ -412,7 +476,7 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 				}
 			}
 			if tb.array == nil || index == len(tb.array) {
-				if (tb.dict == nil || len(tb.dict) == 0) && (tb.strdict == nil || len(tb.strdict) == 0) {
+				if len(tb.keys) == 0 { // ivrouter: a small table has keys but no map
 					return LNil, LNil
 				}
 				key = tb.keys[0]

@@ -148,6 +148,9 @@ type LTable struct {
 	strdict map[string]LValue
 	keys    []LValue
 	k2i     map[LValue]int
+	// ivrouter: svals holds the values of a small table's string keys,
+	// svals[i] keys[i]'s, while it has neither strdict nor dict (small).
+	svals []LValue
 }
 
 func (tb *LTable) String() string   { return fmt.Sprintf("table: %p", tb) }
