@@ -163,21 +163,29 @@ func TestInlineDeadlineFailureAndBusy(t *testing.T) {
 	}
 }
 
-// Engine.Close cuts short a call running inline: the module waiting in it
-// sees the call's context done, and the caller gets ErrClosed at once,
-// long before the call's 4 s deadline.
+// Engine.Close cuts short a call running inline, or handed off because its
+// script is new: the module waiting in it sees the call's context done, and
+// the caller gets ErrClosed at once, long before the call's 4 s deadline.
 func TestInlineCallsStopAtClose(t *testing.T) {
-	entered := make(chan struct{}, 1)
-	e := newEngine(t, inlineScripts, luavm.Options{VMs: 1, Inline: true, Modules: []luavm.Module{where(entered, make(chan struct{}))}})
-	trust(t, e, "wait")
-	done := make(chan error, 1)
-	go func() {
-		_, err := call(t, e, "wait", 0, "wait")
-		done <- err
-	}()
-	<-entered
-	e.Close()
-	if err := <-done; !errors.Is(err, luavm.ErrClosed) {
-		t.Errorf("a call running at Close: %v, want ErrClosed", err)
+	for _, trusted := range []bool{true, false} {
+		entered := make(chan struct{}, 1)
+		e := newEngine(t, inlineScripts, luavm.Options{VMs: 1, Inline: true, Modules: []luavm.Module{where(entered, make(chan struct{}))}})
+		if trusted {
+			trust(t, e, "wait")
+		}
+		before := e.Stats().Detached
+		done := make(chan error, 1)
+		go func() {
+			_, err := call(t, e, "wait", 0, "wait")
+			done <- err
+		}()
+		<-entered
+		e.Close()
+		if err := <-done; !errors.Is(err, luavm.ErrClosed) {
+			t.Errorf("a call running at Close (script trusted: %v): %v, want ErrClosed", trusted, err)
+		}
+		if handedOff := e.Stats().Detached > before; handedOff == trusted {
+			t.Errorf("script trusted: %v, call handed off: %v", trusted, handedOff)
+		}
 	}
 }

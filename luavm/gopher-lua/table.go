@@ -281,18 +281,26 @@ func (tb *LTable) rawSetString(key string, boxed LValue, value LValue) {
 		}
 		tb.strdict = make(map[string]LValue)
 	}
-	if _, ok := tb.strdict[key]; ok {
-		tb.strdict[key] = value
-		return
+	if setKept(tb.strdict, key, value) {
+		if boxed == nil {
+			boxed = LString(key)
+		}
+		tb.addKey(boxed)
+	}
+}
+
+// setKept sets key in m, a map whose keys set to nil stay as tombstones,
+// and reports whether key is new to it. ivrouter.
+func setKept[K comparable](m map[K]LValue, key K, value LValue) bool {
+	if _, ok := m[key]; ok {
+		m[key] = value
+		return false
 	}
 	if value == LNil {
-		return
+		return false
 	}
-	tb.strdict[key] = value
-	if boxed == nil {
-		boxed = LString(key)
-	}
-	tb.addKey(boxed)
+	m[key] = value
+	return true
 }
 
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.
@@ -311,15 +319,9 @@ func (tb *LTable) RawSetH(key LValue, value LValue) {
 		}
 		tb.dict = make(map[LValue]LValue)
 	}
-	if _, ok := tb.dict[key]; ok {
-		tb.dict[key] = value
-		return
+	if setKept(tb.dict, key, value) {
+		tb.addKey(key)
 	}
-	if value == LNil {
-		return
-	}
-	tb.dict[key] = value
-	tb.addKey(key)
 }
 
 // addKey records a new hash key's place in the order Next visits keys.
