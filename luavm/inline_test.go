@@ -40,7 +40,7 @@ func where(entered chan<- struct{}, release <-chan struct{}) luavm.Module {
 var inlineScripts = map[string]string{
 	"where.lua": "local w = require('where')\nreturn function(x) if x == 'boom' then error('boom') end return tostring(w.inline()) end",
 	"wait.lua":  "local w = require('where')\nreturn { deadline = 4000, handle = function(x) if x == 'wait' then w.wait() end return 'done' end }",
-	"spin.lua":  "return { deadline = 50, handle = function(x) if x == 'spin' then while true do end end return x end }",
+	"spin.lua":  "return { deadline = 250, handle = function(x) if x == 'spin' then while true do end end return x end }",
 	"ok.lua":    "return { deadline = 200, handle = function(x) return x end }",
 	"fail.lua":  "return function(x) if x == 'boom' then error('boom') end return x end",
 }
