@@ -314,8 +314,11 @@ func (tb *LTable) RawSetH(key LValue, value LValue) {
 		if value == LNil {
 			return
 		}
-		if tb.small() && len(tb.keys) > 0 {
-			tb.grow()
+		if tb.small() { // keys will hold other keys: svals no longer lines up
+			if len(tb.keys) > 0 {
+				tb.grow()
+			}
+			tb.svals = nil
 		}
 		tb.dict = make(map[LValue]LValue)
 	}
@@ -482,7 +485,7 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 					return LNil, LNil
 				}
 				key = tb.keys[0]
-				if v := tb.RawGetH(key); v != LNil {
+				if v := tb.keyValue(0); v != LNil {
 					return key, v
 				}
 			}
@@ -490,10 +493,18 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 	}
 
 	for i := tb.keyIndex(key) + 1; i < len(tb.keys); i++ {
-		key := tb.keys[i]
-		if v := tb.RawGetH(key); v != LNil {
-			return key, v
+		if v := tb.keyValue(i); v != LNil {
+			return tb.keys[i], v
 		}
 	}
 	return LNil, LNil
+}
+
+// keyValue is the value of keys[i]. ivrouter: a small table's is svals[i],
+// read without a second scan.
+func (tb *LTable) keyValue(i int) LValue {
+	if tb.svals != nil {
+		return tb.svals[i]
+	}
+	return tb.RawGetH(tb.keys[i])
 }
