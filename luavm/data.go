@@ -321,7 +321,7 @@ type Prepared struct {
 func Prepare(v any) *Prepared {
 	switch v := v.(type) {
 	case []any:
-		p := &Prepared{list: true, items: make([]*Prepared, len(v)), size: 64 + 8*len(v)}
+		p := &Prepared{list: true, items: make([]*Prepared, len(v)), size: preparedNode + 8*len(v)}
 		for i, e := range v {
 			p.items[i] = prepareElem(e)
 			p.size += p.items[i].size
@@ -333,20 +333,29 @@ func Prepare(v any) *Prepared {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys) // ToLua's order
-		p := &Prepared{keys: make([]lua.LValue, len(keys)), items: make([]*Prepared, len(keys)), size: 64 + 24*len(keys)}
+		p := &Prepared{keys: make([]lua.LValue, len(keys)), items: make([]*Prepared, len(keys)), size: preparedNode + preparedKey*len(keys)}
 		for i, k := range keys {
 			p.keys[i] = lua.LString(k)
 			p.items[i] = prepareElem(v[k])
-			p.size += 16 + p.items[i].size
+			p.size += p.items[i].size
 		}
 		return p
 	}
-	return &Prepared{val: ToLua(nil, v), size: 48}
+	return &Prepared{val: ToLua(nil, v), size: preparedNode + 16}
 }
+
+// What a Prepared holds, in bytes (go1.26, amd64): each node is a Prepared
+// (80), a scalar adds its boxed value (a string's header or a number, 16 at
+// most), a list 8 per item, a record 40 per key (its boxed key, its slot in
+// keys and in items). The strings themselves are the data's.
+const (
+	preparedNode = 80
+	preparedKey  = 40
+)
 
 func prepareElem(v any) *Prepared {
 	if v == nil {
-		return &Prepared{null: true, size: 48}
+		return &Prepared{null: true, size: preparedNode}
 	}
 	return Prepare(v)
 }

@@ -1,7 +1,9 @@
 package luavm_test
 
 import (
+	"math"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/ivrouter/ivrouter/luavm"
@@ -54,4 +56,25 @@ func keys(t *lua.LTable) []string {
 		out = append(out, k.String())
 	}
 	return out
+}
+
+// Prepared.Size is at least what preparing allocates, so the cache's byte
+// budget holds.
+func TestPreparedSize(t *testing.T) {
+	records := make([]any, 1000)
+	for i := range records {
+		records[i] = map[string]any{"name": "x", "layer": float64(i), "tags": []any{"a", nil}}
+	}
+	// The least of five tries: other tests' goroutines only add to the count.
+	allocated, size := math.MaxInt, 0
+	for range 5 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		p := luavm.Prepare(records)
+		runtime.ReadMemStats(&after)
+		allocated, size = min(allocated, int(after.TotalAlloc-before.TotalAlloc)), p.Size()
+	}
+	if size < allocated*9/10 {
+		t.Errorf("Size %d, but preparing allocated %d bytes", size, allocated)
+	}
 }

@@ -44,7 +44,7 @@ func (s *Set) runInline(j *job, t *lazyTimer) error {
 	slot := &s.running[v.slot]
 	slot.Store(j)
 	err = s.serve(v, j)
-	slot.Store(nil)
+	held := !slot.CompareAndSwap(j, nil) // haltRunning took j: it may still act on it
 	if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
 		// Engine.Close cut it short and closed its abort channel: the
 		// job cannot be reused, and its caller answers the fallback.
@@ -54,7 +54,9 @@ func (s *Set) runInline(j *job, t *lazyTimer) error {
 	}
 	j.script.settle(err, j.mem)
 	s.retireVM(v, err != nil)
-	putJob(j)
+	if !held {
+		putJob(j)
+	}
 	return err
 }
 
@@ -96,7 +98,7 @@ func (s *Set) detach(v *vm, j *job, t *lazyTimer) error {
 	go func() {
 		defer s.workers.Done()
 		err := s.serve(v, j)
-		slot.Store(nil)
+		j.held = !slot.CompareAndSwap(j, nil) // haltRunning took j: it may still act on it
 		if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
 			j.script.settle(ErrTimeout, j.mem) // abandoned: its caller has answered
 			s.retireVM(v, true)
@@ -110,9 +112,7 @@ func (s *Set) detach(v *vm, j *job, t *lazyTimer) error {
 	halted := false
 	select {
 	case <-j.done:
-		err := j.err
-		putJob(j)
-		return err
+		return finishJob(j)
 	case <-t.C():
 	case <-s.opts.halt.ch:
 		halted = true
@@ -124,9 +124,7 @@ func (s *Set) detach(v *vm, j *job, t *lazyTimer) error {
 		halted = true
 	default: // it finished, or is reading its result, as the deadline passed: use its answer
 		<-j.done
-		err := j.err
-		putJob(j)
-		return err
+		return finishJob(j)
 	}
 	if halted {
 		return fmt.Errorf("%w: %w", ErrClosed, ErrTimeout)
@@ -204,12 +202,25 @@ func (s *Set) drainIdle() {
 	}
 }
 
-// haltRunning cuts short every call running inline on s: each stops at its
-// next instruction, or as its Go module call sees the abort, and its
-// caller answers the fallback (ErrClosed).
+// finishJob returns a detached call's result and releases its job, unless
+// haltRunning took it from its slot and may still act on it.
+func finishJob(j *job) error {
+	err := j.err
+	if !j.held {
+		putJob(j)
+	}
+	return err
+}
+
+// haltRunning cuts short every call running on s's VMs (inline or
+// detached): each stops at its next instruction, or as its Go module call
+// sees the abort, and its caller answers the fallback (ErrClosed). It takes
+// each job out of its slot first, so the job's runner knows not to reuse
+// it: a job reused by another call, perhaps another engine's, must not be
+// aborted by this one.
 func (s *Set) haltRunning() {
 	for i := range s.running {
-		if j := s.running[i].Load(); j != nil && j.state.CompareAndSwap(running, abandoned) {
+		if j := s.running[i].Swap(nil); j != nil && j.state.CompareAndSwap(running, abandoned) {
 			close(j.abort)
 		}
 	}

@@ -19,6 +19,7 @@ type job struct {
 	deadline time.Time
 	state    atomic.Int32
 	replaced bool // the caller started a worker to replace this one
+	held     bool // haltRunning took it from its VM's slot: never reused
 	expired  bool // the VM saw its deadline pass (runCtx.Done)
 	mem      int  // bytes charged to the call (runCtx.Alloc)
 	shared   int  // of them, bytes taken from Options.SharedMemory
@@ -44,7 +45,7 @@ var jobPool = sync.Pool{New: func() any {
 func getJob() *job { return jobPool.Get().(*job) }
 
 func putJob(j *job) {
-	j.script, j.call, j.err, j.replaced, j.expired, j.mem, j.shared, j.log = nil, nil, nil, false, false, 0, 0, logUse{}
+	j.script, j.call, j.err, j.replaced, j.held, j.expired, j.mem, j.shared, j.log = nil, nil, nil, false, false, false, 0, 0, logUse{}
 	j.state.Store(queued)
 	jobPool.Put(j)
 }

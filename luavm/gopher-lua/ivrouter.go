@@ -24,8 +24,8 @@ type memAccounter interface {
 // They are estimates of what is allocated, not exact: slack from append's
 // and the maps' growth is left out, as are boxed numbers.
 const (
-	// An LTable: unsafe.Sizeof(LTable{}) is 88, Go's size class 96.
-	memTable = 96
+	// An LTable: unsafe.Sizeof(LTable{}) is 112 with svals, a size class.
+	memTable = 112
 	// One slot of LTable.array: an LValue (interface, two words).
 	memArraySlot = 16
 	// A table's first array slot allocates make([]LValue, 0, defaultArrayCap).

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // budgetCtx is a context whose Alloc grants bytes from a budget, as
@@ -445,5 +446,36 @@ func TestIvrouterSmallTables(t *testing.T) {
 				t.Fatalf("run %d op %d: next %v, ForEach %v, want %v", run, op, seen, each, want)
 			}
 		}
+	}
+}
+
+// A callback that makes a small table grow sees each key once, as
+// upstream's ForEach did.
+func TestIvrouterForEachWhileGrowing(t *testing.T) {
+	tb := newLTable(0, 0)
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		tb.RawSetString(k, LTrue)
+	}
+	seen := map[LValue]int{}
+	tb.ForEach(func(k, v LValue) {
+		seen[k]++
+		if k == LString("a") {
+			tb.RawSetH(LNumber(0.5), LFalse)
+		}
+	})
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%v seen %d times", k, n)
+		}
+	}
+	if len(seen) < 8 {
+		t.Errorf("saw %d keys, want the 8 there were", len(seen))
+	}
+}
+
+// memTable is what an LTable takes.
+func TestIvrouterTableSize(t *testing.T) {
+	if n := int(unsafe.Sizeof(LTable{})); n > memTable {
+		t.Errorf("LTable is %d bytes, charged %d", n, memTable)
 	}
 }

@@ -441,13 +441,16 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 			}
 		}
 	}
-	for i, v := range tb.svals { // ivrouter: a small table's
+	// ivrouter: a small table's keys, then strdict as it was before them, so
+	// a callback that makes the table grow does not see its keys twice.
+	sd := tb.strdict
+	for i, v := range tb.svals {
 		if v != LNil {
 			cb(tb.keys[i], v)
 		}
 	}
-	if tb.strdict != nil {
-		for k, v := range tb.strdict {
+	if sd != nil {
+		for k, v := range sd {
 			if v != LNil {
 				cb(LString(k), v)
 			}
