@@ -225,22 +225,20 @@ func newCallTable(L *lua.LState) *lua.LTable {
 }
 
 // onlyCallFields reports whether t holds nothing but fields Table sets, so
-// refilling it leaves nothing of the last call behind. Next, unlike
-// ForEach, walks the keys without boxing them.
+// refilling it leaves nothing of the last call behind. ForEach walks the
+// few fields of a call table in one pass, without boxing its keys (the
+// gopher-lua fork keeps a table of up to 8 string keys boxed).
 func onlyCallFields(t *lua.LTable) bool {
 	if t.Metatable != lua.LNil {
 		return false
 	}
-	for k, _ := t.Next(lua.LNil); k != lua.LNil; k, _ = t.Next(k) {
-		s, ok := k.(lua.LString)
-		if !ok {
-			return false
+	only := true
+	t.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); !ok || !slices.Contains(callFields[:], string(s)) {
+			only = false
 		}
-		if !slices.Contains(callFields[:], string(s)) {
-			return false
-		}
-	}
-	return true
+	})
+	return only
 }
 
 // holdsString and holdsNumber tell a field that already holds its value,
