@@ -52,6 +52,7 @@ type results struct {
 	main      []*row // ivrouter first, then the peers
 	workloads []*row // ivrouter's: GO_TO_LAYER first
 	stub      *row   // the CRM stub measured directly
+	bare      []*row // bare-gopher-lua's SAY and DIAL, as bareWorkloads
 	rssLoad   int64  // ivrouter's peak RSS after every workload, the highest of any round
 	reload    *reloadResult
 	starts    []startResult
@@ -73,6 +74,14 @@ type workload struct {
 // wrk keeps every connection busy: with more than one, either side's p99
 // would be mostly its queue, not its work.
 const crmConns = 1
+
+// bareWorkloads are the SAY and DIAL scripts run by bare-gopher-lua, in its
+// turn, after its GO_TO_LAYER: the interpreter's own ratio for each, beside
+// which ivrouter's ratio shows what its machinery adds.
+var bareWorkloads = []workload{
+	{"SAY_DIGITS: announce.lua's say.lua", "/announce", `"SAY_DIGITS"`, 0},
+	{"DIAL: night.lua's dial.lua", "/night", `"DIAL"`, 0},
+}
 
 var workloads = []workload{
 	{"SAY_DIGITS: announce.lua", "/announce", `"SAY_DIGITS"`, 0},
@@ -106,6 +115,11 @@ func run(cfg *config) int {
 	if err := b.build(); err != nil {
 		progress("%v", err)
 		return 1
+	}
+	if cfg.only["workloads"] && cfg.only["bare-gopher-lua"] {
+		for _, w := range bareWorkloads {
+			b.res.bare = append(b.res.bare, &row{name: w.name})
+		}
 	}
 	if cfg.only["ivrouter"] {
 		b.res.main = append(b.res.main, &row{name: "ivrouter"})
@@ -482,6 +496,13 @@ func (b *bench) measurePeer(r *row) {
 		return
 	}
 	r.add(b.measure(p, url, b.testdata("post.lua")))
+	if r.name == "bare-gopher-lua" && r.err == nil {
+		for i, w := range bareWorkloads[:len(b.res.bare)] {
+			if br := b.res.bare[i]; br.err == nil {
+				br.add(b.measure(p, "http://"+addr+w.path, b.testdata("post.lua")))
+			}
+		}
+	}
 	rss, _ := p.peakRSS()
 	r.rss = max(r.rss, rss)
 }

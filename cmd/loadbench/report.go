@@ -47,6 +47,9 @@ func (b *bench) report(w io.Writer) {
 	if len(b.res.workloads) > 0 {
 		b.workloadTable(w)
 	}
+	if len(b.res.bare) > 0 {
+		b.bareTable(w)
+	}
 	if b.res.rssLoad > 0 || b.res.reload != nil || len(b.res.starts) > 0 {
 		b.limitsTable(w)
 	}
@@ -216,6 +219,43 @@ func (b *bench) workloadTable(w io.Writer) {
 			ms(s.P50), ms(s.P99), failed(s.wrkResult), ratio, target, ok)
 	}
 	b.othersNote(w, b.res.workloads)
+}
+
+// bareTable is bare-gopher-lua's SAY and DIAL beside its GO_TO_LAYER, with
+// ivrouter's ratio for the same workload: the interpreter's share of a
+// workload's cost, and what ivrouter's machinery adds to it.
+func (b *bench) bareTable(w io.Writer) {
+	fmt.Fprintf(w, "\n| bare-gopher-lua workload | requests/s | min–max | p50 | p99 | non-2xx | ÷ its GO_TO_LAYER | ivrouter's ÷ GO_TO_LAYER |\n")
+	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	base := b.find("bare-gopher-lua")
+	for _, r := range b.res.bare {
+		if f := r.failure(); f != "" {
+			fmt.Fprintf(w, "| %s | %s | | | | | | |\n", r.name, f)
+			continue
+		}
+		s := summarize(r.runs)
+		ratio := "—"
+		if base != nil {
+			ratio = times(s.RPS / base.RPS)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, rate(s.RPS), s.spread(len(r.runs)),
+			ms(s.P50), ms(s.P99), failed(s.wrkResult), ratio, b.ivrouterRatio(strings.SplitN(r.name, ":", 2)[0]))
+	}
+}
+
+// ivrouterRatio is ivrouter's requests/s on the workload whose name starts
+// with action, over its GO_TO_LAYER's.
+func (b *bench) ivrouterRatio(action string) string {
+	if len(b.res.workloads) == 0 || b.res.workloads[0].failure() != "" {
+		return "—"
+	}
+	base := summarize(b.res.workloads[0].runs)
+	for _, r := range b.res.workloads[1:] {
+		if strings.HasPrefix(r.name, action+":") && r.failure() == "" && base.RPS > 0 {
+			return times(summarize(r.runs).RPS / base.RPS)
+		}
+	}
+	return "—"
 }
 
 func (b *bench) limitsTable(w io.Writer) {

@@ -105,3 +105,25 @@ func TestMainTable(t *testing.T) {
 		t.Errorf("a failed bare-gopher-lua is compared with:\n%s", out.String())
 	}
 }
+
+// bare-gopher-lua's SAY and DIAL rows: the ratio to its own GO_TO_LAYER,
+// beside ivrouter's ratio for the same action.
+func TestBareTable(t *testing.T) {
+	measured := func(name string, rps float64) *row {
+		return &row{name: name, runs: []wrkResult{{RPS: rps, P50: time.Millisecond, P99: 3 * time.Millisecond}}}
+	}
+	b := &bench{cfg: &config{serverCPU: "0", rounds: 1}}
+	b.res.main = []*row{measured("ivrouter", 30000), measured("bare-gopher-lua", 40000)}
+	b.res.workloads = []*row{measured("GO_TO_LAYER: layers/5.lua", 30000), measured("SAY_DIGITS: announce.lua", 15000), measured("DIAL: night.lua", 24000)}
+	b.res.bare = []*row{measured(bareWorkloads[0].name, 30000), {name: bareWorkloads[1].name, err: errors.New("exited")}}
+	var out strings.Builder
+	b.bareTable(&out)
+	for _, want := range []string{
+		"| SAY_DIGITS: announce.lua's say.lua | 30,000 | — | 1.00 ms | 3.00 ms | 0 | 0.75× | 0.50× |\n",
+		"| DIAL: night.lua's dial.lua | failed: exited | | | | | | |\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}
