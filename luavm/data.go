@@ -283,17 +283,23 @@ func ToLua(L *lua.LState, v any) lua.LValue {
 	case map[string]any:
 		t := L.CreateTable(0, len(v))
 		var buf [16]string // a record's keys, sorted without allocating
-		keys := buf[:0]
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // the same insertion order every time
+		keys := sortedKeys(v, buf[:0])
 		for _, k := range keys {
 			t.RawSetString(k, elem(L, v[k]))
 		}
 		return t
 	}
 	return lua.LString(fmt.Sprint(v))
+}
+
+// sortedKeys appends m's keys to keys, sorted: a record's fields go into
+// its Lua table in the same order every time.
+func sortedKeys(m map[string]any, keys []string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func elem(L *lua.LState, v any) lua.LValue {
@@ -328,11 +334,7 @@ func Prepare(v any) *Prepared {
 		}
 		return p
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // ToLua's order
+		keys := sortedKeys(v, make([]string, 0, len(v)))
 		p := &Prepared{keys: make([]lua.LValue, len(keys)), items: make([]*Prepared, len(keys)), size: preparedNode + preparedKey*len(keys)}
 		for i, k := range keys {
 			p.keys[i] = lua.LString(k)

@@ -40,24 +40,42 @@ func (s *Set) runInline(j *job, t *lazyTimer) error {
 	if !j.script.trusted() {
 		return s.detach(v, j, t)
 	}
-	j.state.Store(running) // j.started is the call's start: its request was read then
-	slot := &s.running[v.slot]
-	slot.Store(j)
-	err = s.serve(v, j)
-	held := !slot.CompareAndSwap(j, nil) // haltRunning took j: it may still act on it
-	if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
+	s.begin(v, j)
+	ended, held, err := s.runOn(v, j)
+	if !ended {
 		// Engine.Close cut it short and closed its abort channel: the
 		// job cannot be reused, and its caller answers the fallback.
-		j.script.settle(ErrClosed, j.mem)
-		s.retireVM(v, true)
 		return fmt.Errorf("%w: %w", ErrClosed, ErrTimeout)
 	}
-	j.script.settle(err, j.mem)
-	s.retireVM(v, err != nil)
 	if !held {
 		putJob(j)
 	}
 	return err
+}
+
+// begin marks j running on v, where haltRunning finds it. j.started is
+// already the call's start: its request was read then.
+func (s *Set) begin(v *vm, j *job) {
+	j.state.Store(running)
+	s.running[v.slot].Store(j)
+}
+
+// runOn runs j, begun on v, then gives v back (or replaces it) and counts
+// how the call ended for its script. ended is false when the call was
+// abandoned (at its deadline, or by Engine.Close): its caller answers the
+// fallback and j is never reused. held is true when haltRunning took j from
+// its slot and may still act on it, so j must not be reused either.
+func (s *Set) runOn(v *vm, j *job) (ended, held bool, err error) {
+	err = s.serve(v, j)
+	held = !s.running[v.slot].CompareAndSwap(j, nil)
+	if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
+		j.script.settle(ErrTimeout, j.mem)
+		s.retireVM(v, true)
+		return false, held, err
+	}
+	j.script.settle(err, j.mem)
+	s.retireVM(v, err != nil)
+	return true, held, err
 }
 
 // takeVM takes an idle VM for j, waiting until t fires when every VM is
@@ -90,23 +108,16 @@ func (s *Set) takeVM(j *job, t *lazyTimer) (*vm, error) {
 // abandoned (its VM stops at its next instruction and is replaced), and j,
 // which the VM may still touch, is never reused.
 func (s *Set) detach(v *vm, j *job, t *lazyTimer) error {
-	j.state.Store(running)
-	slot := &s.running[v.slot]
-	slot.Store(j)
+	s.begin(v, j) // before the caller can give up on it
 	s.opts.stats.detached.Add(1)
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		err := s.serve(v, j)
-		j.held = !slot.CompareAndSwap(j, nil) // haltRunning took j: it may still act on it
-		if !j.state.CompareAndSwap(running, finished) && !j.state.CompareAndSwap(finishing, finished) {
-			j.script.settle(ErrTimeout, j.mem) // abandoned: its caller has answered
-			s.retireVM(v, true)
-			return
+		ended, held, err := s.runOn(v, j)
+		if !ended {
+			return // abandoned: its caller has answered
 		}
-		j.err = err
-		j.script.settle(err, j.mem)
-		s.retireVM(v, err != nil)
+		j.err, j.held = err, held
 		j.done <- struct{}{}
 	}()
 	halted := false

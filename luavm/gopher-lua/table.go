@@ -246,11 +246,9 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 // it (RawSet, RawSetH: the VM's constants, a prepared record's keys), so a
 // new key is not boxed again. ivrouter: upstream boxed every new key.
 func (tb *LTable) rawSetString(key string, boxed LValue, value LValue) {
-	// ivrouter: strdict is made without a size hint, a key set to nil stays
-	// in it as a tombstone (so strdict holds exactly the string keys of
-	// keys, and no k2i lookup is needed to tell a new key), and k2i is built
-	// only when Next needs it: a table of a few fields costs a small map and
-	// its keys, not three structures sized for 32.
+	// ivrouter: a small table scans keys and svals; past smallKeys keys it
+	// moves to strdict, made without a size hint. A key set to nil stays in
+	// either as a tombstone, so no k2i lookup is needed to tell a new key.
 	if tb.small() {
 		if i := tb.smallIndex(key); i >= 0 {
 			tb.svals[i] = value
@@ -259,21 +257,15 @@ func (tb *LTable) rawSetString(key string, boxed LValue, value LValue) {
 		if value == LNil {
 			return
 		}
-		if boxed == nil {
-			boxed = LString(key)
-		}
-		switch {
-		case tb.keys == nil:
-			tb.makeSmall(4)
-		case len(tb.keys) == smallKeys:
-			tb.grow()
-			tb.strdict[key] = value
-			tb.addKey(boxed)
+		if len(tb.keys) < smallKeys {
+			if tb.keys == nil {
+				tb.makeSmall(4)
+			}
+			tb.keys = append(tb.keys, boxedKey(key, boxed))
+			tb.svals = append(tb.svals, value)
 			return
 		}
-		tb.keys = append(tb.keys, boxed)
-		tb.svals = append(tb.svals, value)
-		return
+		tb.grow() // its smallKeys+1st string key
 	}
 	if tb.strdict == nil {
 		if value == LNil {
@@ -282,11 +274,16 @@ func (tb *LTable) rawSetString(key string, boxed LValue, value LValue) {
 		tb.strdict = make(map[string]LValue)
 	}
 	if setKept(tb.strdict, key, value) {
-		if boxed == nil {
-			boxed = LString(key)
-		}
-		tb.addKey(boxed)
+		tb.addKey(boxedKey(key, boxed))
 	}
+}
+
+// boxedKey is a new key as keys holds it: boxed by the caller, else now.
+func boxedKey(key string, boxed LValue) LValue {
+	if boxed != nil {
+		return boxed
+	}
+	return LString(key)
 }
 
 // setKept sets key in m, a map whose keys set to nil stay as tombstones,

@@ -185,23 +185,31 @@ func appendSay(b []byte, t *lua.LTable) []byte {
 	b = strconv.AppendInt(b, int64(lua.LVAsNumber(t.RawGetString("next_layer_if_failed"))), 10)
 	b = append(b, `,"LANGUAGE":`...)
 	b = strconv.AppendQuote(b, lua.LVAsString(t.RawGetString("language")))
-	b = append(b, `,"DATA":[`...)
-	items, _ := t.RawGetString("items").(*lua.LTable)
-	for i := 1; items != nil && i <= items.Len(); i++ {
-		item, _ := items.RawGetInt(i).(*lua.LTable)
+	b = append(b, `,"DATA":`...)
+	b = appendList(b, t.RawGetString("items"), `{"RecordType":`, "type", `,"Content":`, "content")
+	return append(b, '}')
+}
+
+// appendList encodes a list of two-field tables as a JSON array of objects:
+// open, then the first field's value, sep, the second's, and "}" each.
+func appendList(b []byte, list lua.LValue, open, first, sep, second string) []byte {
+	b = append(b, '[')
+	t, _ := list.(*lua.LTable)
+	for i := 1; t != nil && i <= t.Len(); i++ {
+		item, _ := t.RawGetInt(i).(*lua.LTable)
 		if item == nil {
 			continue
 		}
 		if i > 1 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"RecordType":`...)
-		b = strconv.AppendQuote(b, lua.LVAsString(item.RawGetString("type")))
-		b = append(b, `,"Content":`...)
-		b = strconv.AppendQuote(b, lua.LVAsString(item.RawGetString("content")))
+		b = append(b, open...)
+		b = strconv.AppendQuote(b, lua.LVAsString(item.RawGetString(first)))
+		b = append(b, sep...)
+		b = strconv.AppendQuote(b, lua.LVAsString(item.RawGetString(second)))
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	return append(b, ']')
 }
 
 func appendDial(b []byte, t *lua.LTable) []byte {
@@ -218,23 +226,8 @@ func appendDial(b []byte, t *lua.LTable) []byte {
 	if lua.LVAsBool(t.RawGetString("recording")) {
 		b = append(b, `,"RECORDING":"yes"`...)
 	}
-	b = append(b, `,"TARGETS":[`...)
-	targets, _ := t.RawGetString("targets").(*lua.LTable)
-	for i := 1; targets != nil && i <= targets.Len(); i++ {
-		target, _ := targets.RawGetInt(i).(*lua.LTable)
-		if target == nil {
-			continue
-		}
-		if i > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"TYPE":`...)
-		b = strconv.AppendQuote(b, lua.LVAsString(target.RawGetString("type")))
-		b = append(b, `,"TARGET":`...)
-		b = strconv.AppendQuote(b, lua.LVAsString(target.RawGetString("target")))
-		b = append(b, '}')
-	}
-	b = append(b, ']')
+	b = append(b, `,"TARGETS":`...)
+	b = appendList(b, t.RawGetString("targets"), `{"TYPE":`, "type", `,"TARGET":`, "target")
 	if cd, ok := t.RawGetString("custom_data").(*lua.LTable); ok {
 		var keys []string
 		cd.ForEach(func(k, _ lua.LValue) { keys = append(keys, lua.LVAsString(k)) })
