@@ -26,6 +26,13 @@ func BenchmarkHandlerCallLog(b *testing.B) {
 	benchHandlerConfig(b, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CallLog: io.Discard}, "/", request("5", "12345678"))
 }
 
+// BenchmarkHandlerHandOff is BenchmarkHandlerCallLog with every call handed
+// to a goroutine of its own (Config.HandOff): the difference is what running
+// calls on the connection's goroutine saves.
+func BenchmarkHandlerHandOff(b *testing.B) {
+	benchHandlerConfig(b, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CallLog: io.Discard, HandOff: true}, "/", request("5", "12345678"))
+}
+
 func BenchmarkHandlerSlogCallLog(b *testing.B) {
 	benchHandler(b, slog.New(slog.NewTextHandler(io.Discard, nil)), "/", request("5", "12345678"))
 }

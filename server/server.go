@@ -137,7 +137,7 @@ type Config struct {
 	// ConsoleBytes their size (default console.DefaultBytes).
 	ConsoleCalls, ConsoleBytes int
 	// HandOff hands each call to a VM's own goroutine instead of running it
-	// on the connection's (luavm.Options.Inline, the default): a fifth more
+	// on the connection's (luavm.Options.Inline, the default): about a tenth more
 	// CPU per call, for an embedding program whose Go modules are Bounded
 	// but which wants its connections' goroutines never to run Lua. Calls
 	// are handed off anyway when a module is not Bounded.

@@ -277,7 +277,7 @@ func newOptions(cmd *cobra.Command) *options {
 	fl.str(s, &o.timezone, "timezone", "", "IANA zone the time module uses when a script names none (default the machine's local zone)")
 	fl.add(s, &o.maxBody, "max-body", "largest request body accepted (suffixes KiB, MiB)")
 	fl.integer(s, &o.cfg.VMs, "vms", 16, "Lua VMs in the pool: how many calls run at once")
-	fl.boolean(s, &o.cfg.HandOff, "hand-off", false, "run each call on a VM's own goroutine instead of the connection's: a fifth more CPU per call; the deadline holds either way")
+	fl.boolean(s, &o.cfg.HandOff, "hand-off", false, "run each call on a VM's own goroutine instead of the connection's: about a tenth more CPU per call; the deadline holds either way")
 	fl.add(s, &o.callMemory, "call-memory", "bytes one call may allocate (strings, tables, values it hands to modules); past it the script gets a Lua error (suffixes KiB, MiB)")
 	fl.integer(s, &o.cfg.LogLines, "call-log-lines", luavm.DefaultLogLines, "lines one call may write with print and log.*; the rest are counted in one line")
 	fl.add(s, &o.callLogBytes, "call-log-bytes", "bytes one call may write with print and log.* (suffixes KiB, MiB)")
